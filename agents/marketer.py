@@ -1,0 +1,32 @@
+"""Marketers spend their share of a firm's promotion budget over the channels, one-to-many."""
+
+from __future__ import annotations
+
+import mesa
+
+from funnelsim.model.channels import CHANNEL_CODE, CHANNEL_FUNCTIONS, ChannelContext
+from funnelsim.model.scenario import CHANNELS
+
+
+class Marketer(mesa.Agent):
+    def __init__(self, model: mesa.Model, firm_index: int, context: ChannelContext, budget_share: float):
+        super().__init__(model)
+        self.firm_index = firm_index
+        self.context = context
+        self.budget_share = budget_share  # this marketer's part of the firm's budget
+
+    def step(self) -> None:
+        """Spend this step's budget by the firm's mix, raising awareness of whoever is reached."""
+        firm = self.context.firm
+        budget = firm.marketing.budget_per_step * self.budget_share
+        state, ledger, f = self.context.state, self.model.ledger, self.firm_index
+        for channel, share in zip(CHANNELS, firm.marketing.mix.shares()):
+            if share <= 0:
+                continue
+            reach = CHANNEL_FUNCTIONS[channel](budget * share, self.context)
+            ledger.add(f"spend_{channel}", f, reach.spent)
+            ledger.add("consumers_reached", f, reach.consumers.size)
+            for item, amount in reach.counts.items():
+                ledger.add(item, f, amount)
+            state.raise_awareness(f, reach.consumers, reach.lift)
+            state.touch(f, reach.consumers, CHANNEL_CODE[channel], self.model.steps)

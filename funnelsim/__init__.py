@@ -1,0 +1,17 @@
+"""funnelsim: an agent-based simulation of how marketing and sales turn a population into customers.
+
+The public entry points are re-exported here so that a user writes
+``from funnelsim import load_scenario, MarketModel``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("funnelsim")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0+unknown"
+
+from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
+from funnelsim.model.market import MarketModel  # noqa: E402
+
+__all__ = ["MarketModel", "Scenario", "ScenarioError", "load_scenario", "__version__"]

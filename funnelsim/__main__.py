@@ -1,0 +1,3 @@
+from funnelsim.cli import main
+
+raise SystemExit(main())

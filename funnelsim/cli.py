@@ -1,0 +1,58 @@
+"""The ``funnelsim`` command line.
+
+Each subcommand lives in the module that owns its job and exposes ``register(subparsers)``,
+which adds its parser and sets ``handler`` to a function taking the parsed arguments and
+returning an exit code. This file only wires them together and turns the project's own
+input errors into one line on stderr with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from funnelsim import __version__
+from funnelsim.errors import UsageError
+
+#: Modules that each contribute subcommands, in the order ``--help`` lists them.
+COMMAND_MODULES = (
+    "funnelsim.experiments.run_command",  # run, scenarios, validate, report
+    "funnelsim.experiments.sweep_command",  # sweep, analyze
+    "funnelsim.viz.serve_command",  # serve
+)
+
+#: Exit code for bad input (a bad scenario, an unknown option value, a missing file).
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="funnelsim",
+        description="Agent-based simulation of marketing and sales turning a population into customers.",
+    )
+    parser.add_argument("--version", action="version", version=f"funnelsim {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from funnelsim.model.scenario import ScenarioError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except (ScenarioError, UsageError) as error:
+        print(f"funnelsim {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print(f"funnelsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

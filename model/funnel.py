@@ -1,0 +1,204 @@
+"""The funnel's array rules: awareness decay, leads forming and going cold, self-serve purchases,
+purchases and their bookkeeping, referrals and churn.
+
+Each function reads the state at the start of its phase and writes the result at the end, so no
+consumer sees another's change within a phase.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funnelsim.model.ledger import TOUCH_NAMES, Ledger
+from funnelsim.model.network import Network
+from funnelsim.model.scenario import Firm, Market
+from funnelsim.model.state import NOBODY, ConsumerState, beta_draws
+
+#: Awareness a referred neighbour starts with: a friend's word makes a warm lead.
+REFERRED_AWARENESS = 0.9
+
+
+def acceptance(price: float, willingness_to_pay: np.ndarray, elasticity: float) -> np.ndarray:
+    """Chance a consumer accepts a price: 1 up to their willingness to pay, then (wtp/price)^e."""
+    if price <= 0:
+        return np.ones_like(willingness_to_pay)
+    return np.minimum(1.0, (willingness_to_pay / price) ** elasticity)
+
+
+def paid_price(firm: Firm) -> float:
+    return firm.price * (1.0 - firm.sales.discount)
+
+
+def decay_awareness(state: ConsumerState, market: Market, memorability: np.ndarray) -> None:
+    """Awareness fades; jingle listeners forget more slowly; faint awareness is reset to zero."""
+    if market.awareness_decay > 0:
+        slower = 1.0 - memorability[:, None] * state.memorable
+        state.awareness *= 1.0 - market.awareness_decay * slower
+    state.awareness[state.awareness < market.forget_below] = 0.0
+
+
+def expire_cold_leads(state: ConsumerState, market: Market, ledger: Ledger, step: int) -> None:
+    """Leads that waited in the queue past their patience drop back to aware."""
+    waiting = state.waiting_leads()
+    cold = waiting[step - state.lead_since[waiting] >= market.lead_patience]
+    if cold.size == 0:
+        return
+    ledger.add_per_firm("leads_cold", state.lead_of[cold].astype(np.int64))
+    release(state, cold, step + market.lead_cooldown)
+
+
+def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int) -> None:
+    """Take consumers out of every lead queue until ``next_lead_step``."""
+    state.lead_of[consumers] = NOBODY
+    state.being_worked[consumers] = False
+    state.referred_by[consumers] = NOBODY
+    state.next_lead_step[consumers] = next_lead_step
+
+
+def form_leads(
+    state: ConsumerState, firms: list[Firm], market: Market, ledger: Ledger, step: int, rng: np.random.Generator
+) -> None:
+    """In-market consumers whose awareness of a firm passes their threshold become a lead of
+    the most attractive such firm they can buy from.
+
+    Attractiveness is awareness x quality x price acceptance times a random taste factor
+    (Gumbel noise on its logarithm), so each eligible firm is chosen with chance proportional
+    to its attractiveness (a logit choice) rather than the loudest firm taking everyone.
+    """
+    free = np.flatnonzero(
+        state.in_market & (state.customer_of == NOBODY) & (state.lead_of == NOBODY) & (state.next_lead_step <= step)
+    )
+    if free.size == 0:
+        return
+    awareness = state.awareness[:, free]
+    eligible = state.reachable[:, free] & (awareness > 0) & (awareness >= state.threshold[free])
+    candidates = np.flatnonzero(eligible.any(axis=0))
+    if candidates.size == 0:
+        return
+    free, awareness, eligible = free[candidates], awareness[:, candidates], eligible[:, candidates]
+    wtp = state.willingness_to_pay[free]
+    utility = np.stack(
+        [
+            np.log(awareness[f] * max(firm.quality, 1e-9) * acceptance(paid_price(firm), wtp, market.price_elasticity) + 1e-300)
+            for f, firm in enumerate(firms)
+        ]
+    )
+    if len(firms) > 1:
+        utility += rng.gumbel(size=utility.shape)
+    utility[~eligible] = -np.inf
+    best = utility.argmax(axis=0)
+    state.lead_of[free] = best
+    state.lead_since[free] = step
+    ledger.add_per_firm("leads_created", best.astype(np.int64))
+
+
+def self_serve(state: ConsumerState, firms: list[Firm], market: Market, ledger: Ledger, step: int, rng: np.random.Generator) -> None:
+    """Waiting leads may buy on their own, at the paid price, without a salesperson."""
+    if market.self_serve_rate == 0:
+        return
+    waiting = state.waiting_leads()
+    if waiting.size == 0:
+        return
+    chance = np.empty(waiting.size)
+    lead_firm = state.lead_of[waiting]
+    for f, firm in enumerate(firms):
+        mine = lead_firm == f
+        chance[mine] = market.self_serve_rate * acceptance(
+            paid_price(firm), state.willingness_to_pay[waiting[mine]], market.price_elasticity
+        )
+    buyers = waiting[rng.random(waiting.size) < chance]
+    for f, firm in enumerate(firms):
+        mine = buyers[state.lead_of[buyers] == f]
+        if mine.size:
+            revenue = purchase(state, ledger, f, firm, mine, step, rng, market.heterogeneity)
+            ledger.add("new_customers_self_serve", f, mine.size)
+            ledger.add("revenue_self_serve", f, revenue)
+
+
+def purchase(
+    state: ConsumerState,
+    ledger: Ledger,
+    f: int,
+    firm: Firm,
+    buyers: np.ndarray,
+    step: int,
+    rng: np.random.Generator,
+    concentration: float,
+) -> float:
+    """Turn leads of firm ``f`` into its customers and book the sale; returns the revenue."""
+    price = paid_price(firm)
+    count = buyers.size
+    revenue = price * count
+    ledger.add("revenue", f, revenue)
+    ledger.add("cost_of_goods", f, firm.unit_cost * count)
+    ledger.add("discounts", f, (firm.price - price) * count)
+    ledger.add("new_customers", f, count)
+    for item, touches in (("first", state.first_touch[f, buyers]), ("last", state.last_touch[f, buyers])):
+        by_channel = np.bincount(touches, minlength=len(TOUCH_NAMES)) * price
+        for code, name in enumerate(TOUCH_NAMES):
+            ledger.add(f"revenue_{item}_touch_{name}", f, by_channel[code])
+    referred = state.referred_by[buyers] != NOBODY
+    if referred.any():
+        ledger.add("new_customers_referred", f, int(referred.sum()))
+        ledger.add("referral_rewards", f, firm.sales.referral_reward * int(referred.sum()))
+    state.customer_of[buyers] = f
+    state.customer_since[buyers] = step
+    state.ever_customer[f, buyers] = True
+    state.lead_of[buyers] = NOBODY
+    state.being_worked[buyers] = False
+    state.referred_by[buyers] = NOBODY
+    # A customer's satisfaction varies around the product's quality (exactly it at 0 or 1).
+    state.satisfaction[buyers] = beta_draws(firm.quality, concentration, count, rng)
+    return revenue
+
+
+def refer(
+    state: ConsumerState,
+    network: Network,
+    firms: list[Firm],
+    market: Market,
+    ledger: Ledger,
+    step: int,
+    rng: np.random.Generator,
+) -> None:
+    """This step's new customers of a firm with a referral package refer neighbours, who join
+    its queue as warm leads."""
+    if all(firm.sales.referral_reward <= 0 for firm in firms):
+        return
+    new_customers = np.flatnonzero((state.customer_since == step) & (state.customer_of != NOBODY))
+    for f, firm in enumerate(firms):
+        if firm.sales.referral_reward <= 0:
+            continue
+        sources = new_customers[state.customer_of[new_customers] == f]
+        if sources.size == 0:
+            continue
+        referrer, neighbour = network.neighbour_pairs(sources, market.referral_share, rng)
+        open_to_it = (
+            state.in_market[neighbour]
+            & state.reachable[f, neighbour]
+            & (state.customer_of[neighbour] == NOBODY)
+            & (state.lead_of[neighbour] == NOBODY)
+            & (state.next_lead_step[neighbour] <= step)
+        )
+        referrer, neighbour = referrer[open_to_it], neighbour[open_to_it]
+        neighbour, first = np.unique(neighbour, return_index=True)  # one referrer each
+        referrer = referrer[first]
+        state.lead_of[neighbour] = f
+        state.lead_since[neighbour] = step
+        state.referred_by[neighbour] = referrer
+        state.awareness[f, neighbour] = np.maximum(state.awareness[f, neighbour], REFERRED_AWARENESS)
+        ledger.add("leads_created", f, neighbour.size)
+        ledger.add("leads_referred", f, neighbour.size)
+
+
+def churn(state: ConsumerState, market: Market, ledger: Ledger, step: int, rng: np.random.Generator) -> None:
+    if market.churn_rate == 0:
+        return
+    customers = np.flatnonzero(state.customer_of != NOBODY)
+    leaving = customers[rng.random(customers.size) < market.churn_rate]
+    if leaving.size == 0:
+        return
+    ledger.add_per_firm("churned", state.customer_of[leaving].astype(np.int64))
+    state.customer_of[leaving] = NOBODY
+    state.satisfaction[leaving] = 0.0
+    state.next_lead_step[leaving] = step + market.lead_cooldown

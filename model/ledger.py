@@ -1,0 +1,82 @@
+"""The ledger: money and deal counts per firm per step, and their running totals.
+
+Every amount the model moves goes through :meth:`Ledger.add`, so profit is by construction
+revenue minus the sum of the cost items listed in :data:`COST_ITEMS`, and nothing is counted in
+two places.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funnelsim.model.scenario import CHANNELS
+
+#: Channel codes for first/last-touch attribution; 0 means "no marketing touch" (organic).
+TOUCH_NAMES = ("none", *CHANNELS)
+
+#: Costs that are subtracted from revenue to give profit.
+COST_ITEMS = (
+    "cost_of_goods",
+    *(f"spend_{channel}" for channel in CHANNELS),
+    "marketer_pay",
+    "salesperson_pay",
+    "commissions",
+    "referral_rewards",
+)
+
+#: Amounts and counts kept per step that are not costs.
+OTHER_ITEMS = (
+    "revenue",
+    "revenue_sales",
+    "revenue_self_serve",
+    "discounts",
+    "new_customers",
+    "new_customers_sales",
+    "new_customers_self_serve",
+    "new_customers_referred",
+    "leads_created",
+    "leads_referred",
+    "leads_cold",
+    "deals_attempted",
+    "deals_won",
+    "churned",
+    "emails_sent",
+    "unsubscribes",
+    "impressions",
+    "consumers_reached",
+    "leads_taken",
+    "lead_wait_total",
+    "salesperson_busy",
+    *(f"revenue_first_touch_{name}" for name in TOUCH_NAMES),
+    *(f"revenue_last_touch_{name}" for name in TOUCH_NAMES),
+)
+
+ITEMS = OTHER_ITEMS + COST_ITEMS
+
+
+class Ledger:
+    """Per-step amounts for each firm, reset at the start of every step, plus running totals."""
+
+    def __init__(self, firms: int):
+        self.firms = firms
+        self.step = {item: np.zeros(firms) for item in ITEMS}
+        self.total = {item: np.zeros(firms) for item in ITEMS}
+
+    def open_step(self) -> None:
+        for values in self.step.values():
+            values[:] = 0.0
+
+    def add(self, item: str, firm: int, amount: float) -> None:
+        self.step[item][firm] += amount
+
+    def add_per_firm(self, item: str, firms: np.ndarray, amounts: np.ndarray | float = 1.0) -> None:
+        """Add amounts for many events at once; ``firms`` gives each event's firm."""
+        self.step[item] += np.bincount(firms, weights=np.broadcast_to(amounts, firms.shape), minlength=self.firms)
+
+    def close_step(self) -> None:
+        for item in ITEMS:
+            self.total[item] += self.step[item]
+
+    def profit(self, totals: bool = False) -> np.ndarray:
+        book = self.total if totals else self.step
+        return book["revenue"] - sum(book[item] for item in COST_ITEMS)

@@ -1,0 +1,258 @@
+"""The market model: consumers on a network, firms' marketers and salespeople, and the ledger.
+
+Step order (fixed; each phase reads the state its predecessors left and is synchronous within
+itself, so no result depends on the order agents are stored in):
+
+1. marketing   - each marketer spends its share of the firm's budget over the channels;
+2. word of mouth - everyone hears from the state at the start of the phase;
+3. decay       - awareness fades (jingle listeners more slowly);
+4. cold leads  - leads that waited past their patience drop back to aware;
+5. lead formation - interested in-market consumers join the most attractive firm's queue;
+6. self-serve  - waiting leads may buy on their own;
+7. sales       - idle salespeople take leads by the firm's policy, every busy one works a step
+                 and, at the end of its cycle, closes or loses the lead;
+8. referrals   - this step's new customers refer neighbours (firms with a referral package);
+9. churn       - customers may leave;
+10. accounting - pay, totals, and one row per firm collected.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from funnelsim.agents.consumer import Consumer
+from funnelsim.agents.marketer import Marketer
+from funnelsim.agents.salesperson import Salesperson
+from funnelsim.model import funnel, word_of_mouth
+from funnelsim.model.channels import ChannelContext, FirmMarketingState, decay_post_stock
+from funnelsim.model.ledger import Ledger
+from funnelsim.model.metrics import COLUMNS, firm_row, summarize
+from funnelsim.model.network import CompleteNetwork, build_network
+from funnelsim.model.scenario import Scenario, load_scenario
+from funnelsim.model.state import ConsumerState, beta_draws
+
+
+def _column(model: MarketModel, column: str) -> tuple[float, ...]:
+    """A DataCollector reporter: one column of the current row, a value per firm."""
+    return tuple(model.current_row[column].tolist())
+
+
+class MarketModel(mesa.Model):
+    """One market. ``MarketModel(scenario, rng=seed)``; ``run()`` returns the tidy table.
+
+    ``scenario`` is anything :func:`funnelsim.load_scenario` takes (a Scenario, a path, a
+    built-in name or a dict); ``overrides`` are dotted keys applied on top. ``rng`` is an int,
+    a numpy SeedSequence or Generator: it drives every random draw, so the same scenario and
+    seed give the same table.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | str | dict[str, Any] = "baseline",
+        rng: int | np.random.SeedSequence | np.random.Generator | None = None,
+        *,
+        seed: int | None = None,
+        overrides: dict[str, Any] | None = None,
+        consumer_agents: bool = True,
+    ):
+        if seed is not None and rng is not None:
+            raise ValueError("pass either rng or seed, not both")
+        rng = seed if rng is None else rng
+        super().__init__(rng=rng)
+        self.scenario = load_scenario(scenario, overrides)
+        sc = self.scenario
+        self.firm_names = [firm.name for firm in sc.firms]
+        self.network = build_network(sc.network, sc.market.consumers, self.rng)
+        self.consumers = ConsumerState(sc, self.network.block_of, self.rng)
+        self.ledger = Ledger(len(sc.firms))
+        self._memorability = np.array([firm.marketing.jingles.memorability for firm in sc.firms])
+        self._create_firm_agents()
+        if consumer_agents:
+            # One agent per consumer, for inspection; their rules run on the arrays.
+            for row in range(sc.market.consumers):
+                Consumer(self, row)
+        self.datacollector = mesa.DataCollector(
+            model_reporters={column: functools.partial(_column, column=column) for column in COLUMNS}
+        )
+        self.current_row = self._row()
+        self.datacollector.collect(self)
+
+    # ----------------------------------------------------------------------------------------
+    def _create_firm_agents(self) -> None:
+        sc, state = self.scenario, self.consumers
+        degree = self.network.degree
+        hub_weights = degree / degree.sum() if degree.sum() > 0 else np.full(state.size, 1.0 / state.size)
+        in_market_idx = np.flatnonzero(state.in_market)
+        out_market_idx = np.flatnonzero(~state.in_market)
+        self.channel_contexts: list[ChannelContext] = []
+        self.salespeople: list[list[Salesperson]] = []
+        for f, firm in enumerate(sc.firms):
+            context = ChannelContext(
+                f, firm, state, FirmMarketingState(), hub_weights, in_market_idx, out_market_idx, self.rng
+            )
+            self.channel_contexts.append(context)
+            for _ in range(firm.marketing.marketers):
+                Marketer(self, f, context, 1.0 / firm.marketing.marketers)
+            skills = beta_draws(firm.sales.skill, sc.market.heterogeneity, firm.sales.salespeople, self.rng)
+            self.salespeople.append([Salesperson(self, f, float(skill)) for skill in skills])
+            bought = self.rng.random(state.size) < firm.marketing.email.bought_list_share
+            state.on_bought_list[f] = bought
+
+    @property
+    def marketers(self) -> mesa.agent.AgentSet:
+        return self.agents_by_type.get(Marketer, mesa.agent.AgentSet([], random=self.random))
+
+    # ----------------------------------------------------------------------------------------
+    def step(self) -> None:
+        sc, state, ledger, step = self.scenario, self.consumers, self.ledger, self.steps
+        ledger.open_step()
+        # 1. marketing: marketers in id order; saturating lifts commute, so order does not matter.
+        self.marketers.do("step")
+        for context in self.channel_contexts:
+            decay_post_stock(context)
+        # 2. word of mouth
+        word_of_mouth.spread(state, self.network, sc.word_of_mouth, self.rng)
+        # 3. decay
+        funnel.decay_awareness(state, sc.market, self._memorability)
+        # 4-6. leads and self-serve
+        funnel.expire_cold_leads(state, sc.market, ledger, step)
+        funnel.form_leads(state, sc.firms, sc.market, ledger, step, self.rng)
+        funnel.self_serve(state, sc.firms, sc.market, ledger, step, self.rng)
+        # 7. sales
+        self._sell(step)
+        # 8-9. referrals and churn
+        funnel.refer(state, self.network, sc.firms, sc.market, ledger, step, self.rng)
+        funnel.churn(state, sc.market, ledger, step, self.rng)
+        # 10. accounting
+        for f, firm in enumerate(sc.firms):
+            ledger.add("marketer_pay", f, firm.marketing.marketers * firm.marketing.marketer_salary)
+            ledger.add("salesperson_pay", f, firm.sales.salespeople * firm.sales.salary)
+        ledger.close_step()
+        self.current_row = self._row()
+        self.datacollector.collect(self)
+
+    def _sell(self, step: int) -> None:
+        """Idle salespeople take the next leads by the firm's policy; then everyone busy works."""
+        state = self.consumers
+        waiting = state.waiting_leads()
+        for f, people in enumerate(self.salespeople):
+            idle = [person for person in people if person.idle]
+            if idle:
+                mine = waiting[state.lead_of[waiting] == f]
+                chosen = self._by_policy(f, mine, len(idle))
+                for person, lead in zip(idle, chosen):
+                    person.take(lead)
+                    self.ledger.add("leads_taken", f, 1)
+                    self.ledger.add("lead_wait_total", f, person.lead_wait)
+            for person in people:
+                if not person.idle:
+                    self.ledger.add("salesperson_busy", f, 1)
+                person.step()
+
+    def _by_policy(self, f: int, leads: np.ndarray, count: int) -> np.ndarray:
+        """The ``count`` leads an idle salesforce takes first, in order."""
+        if leads.size == 0:
+            return leads
+        policy = self.scenario.firms[f].sales.policy
+        state = self.consumers
+        if policy == "fifo":
+            key = state.lead_since[leads].astype(float)
+        elif policy == "newest":
+            key = -state.lead_since[leads].astype(float)
+        else:  # best_score: keenest, best-fitting leads first
+            firm, market = self.scenario.firms[f], self.scenario.market
+            fit = funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[leads], market.price_elasticity)
+            key = -(state.awareness[f, leads] * fit)
+        count = min(count, leads.size)
+        # Stable order: ties go to the lower consumer row, so results do not depend on sorting luck.
+        first = np.lexsort((leads, key))[:count] if leads.size <= 4 * count else _smallest(key, leads, count)
+        return leads[first]
+
+    def _row(self) -> dict[str, np.ndarray]:
+        counts = np.array([len(people) for people in self.salespeople], dtype=float)
+        busy = self.ledger.step["salesperson_busy"]
+        return firm_row(self.consumers, self.ledger, counts, busy)
+
+    # ----------------------------------------------------------------------------------------
+    def run(self, steps: int | None = None) -> pd.DataFrame:
+        """Run ``steps`` more steps (default: the scenario's ``market.steps``) and return the table."""
+        for _ in range(self.scenario.market.steps if steps is None else steps):
+            self.step()
+        return self.table()
+
+    def table(self) -> pd.DataFrame:
+        """The tidy table so far: one row per (step, firm), step 0 being the initial state."""
+        collected = self.datacollector.model_vars
+        steps = len(collected[COLUMNS[0]])
+        firms = len(self.firm_names)
+        frame = pd.DataFrame(
+            {column: np.asarray(collected[column], dtype=float).reshape(-1) for column in COLUMNS}
+        )
+        frame.insert(0, "firm", np.tile(np.array(self.firm_names, dtype=object), steps))
+        frame.insert(0, "step", np.repeat(np.arange(steps), firms))
+        integer_columns = [c for c in COLUMNS if _is_count(c)]
+        frame[integer_columns] = frame[integer_columns].round().astype(np.int64)
+        return frame
+
+    def summary(self) -> pd.DataFrame:
+        """End-of-run measures per firm (see :func:`funnelsim.model.metrics.summarize`)."""
+        return summarize(self.table())
+
+    # ----------------------------------------------------------------------------------------
+    def stage_of(self, firm: int) -> np.ndarray:
+        """Stage code of every consumer relative to ``firm``: 0 unaware, 1 aware, 2 lead,
+        3 customer of this firm, 4 customer of a rival."""
+        return self.consumers.stage_of(firm)
+
+    def neighbours_of(self, row: int) -> list[int]:
+        if isinstance(self.network, CompleteNetwork):
+            return [other for other in range(self.network.size) if other != row]
+        adjacency = self.network.adjacency
+        return adjacency.indices[adjacency.indptr[row] : adjacency.indptr[row + 1]].tolist()
+
+    def network_graph(self):
+        """The network as a networkx graph (for drawing); nodes are consumer rows."""
+        return self.network.to_networkx()
+
+
+def _smallest(key: np.ndarray, leads: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the ``count`` smallest keys (ties by row), without sorting everything."""
+    threshold = np.partition(key, count - 1)[count - 1]
+    candidates = np.flatnonzero(key <= threshold)
+    order = np.lexsort((leads[candidates], key[candidates]))
+    return candidates[order[:count]]
+
+
+_COUNT_WORDS = ("unaware", "aware", "leads", "customers", "queue_length", "leads_in_progress", "salespeople")
+
+
+def _is_count(column: str) -> bool:
+    base = column.removeprefix("cumulative_")
+    return (
+        base in _COUNT_WORDS
+        or base.startswith(("new_customers", "leads_", "deals_"))
+        or base in {"rival_customers", "churned", "emails_sent", "unsubscribes", "consumers_reached", "salesperson_busy"}
+    )
+
+
+def bass_expected_step(adopted: float, n: int, p: float, q: float) -> float:
+    """Expected adopters after one step of the bass scenario, given ``adopted`` now.
+
+    Marketing reaches each consumer with chance p; a non-adopter hears from the adopters among
+    its n-1 neighbours on the complete graph with chance q x adopted/(n-1); the two are
+    independent, so a non-adopter adopts with chance 1 - (1 - p)(1 - q adopted/(n-1)).
+    """
+    hazard = 1.0 - (1.0 - p) * (1.0 - q * adopted / max(n - 1, 1))
+    return adopted + hazard * (n - adopted)
+
+
+def bass_closed_form(t: np.ndarray, p: float, q: float) -> np.ndarray:
+    """The continuous Bass curve F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})."""
+    decay = np.exp(-(p + q) * np.asarray(t, dtype=float))
+    return (1.0 - decay) / (1.0 + (q / p) * decay) if p > 0 else np.zeros_like(decay)
+

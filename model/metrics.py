@@ -1,0 +1,124 @@
+"""What is measured: the per-step columns of the run table and the end-of-run summary.
+
+The per-step row is built from the consumer arrays (stage counts) and the ledger in one pass,
+never by looping over consumers. Derived measures are defined here once:
+
+- market share: the firm's customers over all customers (0 while nobody has bought);
+- penetration: the firm's customers over all consumers;
+- marketing cost: channel spend plus marketers' pay; sales cost: salespeople's pay, commissions
+  and referral rewards (discounts are revenue not taken, reported apart, never subtracted twice);
+- customer acquisition cost: marketing plus sales cost over new customers, cumulatively;
+- marketing return: gross margin (revenue minus cost of goods) per unit of marketing cost, and
+  market share points per 1,000 of marketing cost; sales return: revenue closed by salespeople
+  per unit of sales cost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from funnelsim.model.ledger import COST_ITEMS, ITEMS, TOUCH_NAMES, Ledger
+from funnelsim.model.scenario import CHANNELS
+from funnelsim.model.state import ConsumerState
+
+STAGE_COLUMNS = ("unaware", "aware", "leads", "customers", "rival_customers")
+
+#: Running totals kept as columns, named ``cumulative_<item>``.
+CUMULATIVE = (
+    "revenue",
+    "profit",
+    "marketing_spend",
+    "marketing_cost",
+    "sales_cost",
+    "new_customers",
+    "new_customers_sales",
+    "cost_of_goods",
+    "deals_attempted",
+    "deals_won",
+    "leads_created",
+    "leads_cold",
+    "revenue_sales",
+)
+
+#: Every column of the run table after ``step`` and ``firm``, in order.
+COLUMNS = (
+    *STAGE_COLUMNS,
+    "queue_length",
+    "leads_in_progress",
+    "salespeople",
+    "utilization",
+    *ITEMS,
+    "marketing_spend",
+    "marketing_cost",
+    "sales_cost",
+    "profit",
+    "market_share",
+    "penetration",
+    *(f"cumulative_{item}" for item in CUMULATIVE),
+)
+
+
+def firm_row(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray, busy: np.ndarray) -> dict[str, np.ndarray]:
+    """All columns for every firm at the end of a step, as arrays of length ``firms``."""
+    row: dict[str, np.ndarray] = dict(state.stage_counts())
+    lead_firm = state.lead_of[state.lead_of >= 0].astype(np.int64)
+    worked = state.being_worked[state.lead_of >= 0]
+    row["leads_in_progress"] = np.bincount(lead_firm[worked], minlength=state.firms)
+    row["queue_length"] = row["leads"] - row["leads_in_progress"]
+    row["salespeople"] = salespeople
+    row["utilization"] = np.divide(busy, salespeople, out=np.zeros(state.firms), where=salespeople > 0)
+    for item in ITEMS:
+        row[item] = ledger.step[item].copy()
+    for book, prefix in ((ledger.step, ""), (ledger.total, "cumulative_")):
+        spend = sum(book[f"spend_{channel}"] for channel in CHANNELS)
+        row[f"{prefix}marketing_spend"] = spend
+        row[f"{prefix}marketing_cost"] = spend + book["marketer_pay"]
+        row[f"{prefix}sales_cost"] = book["salesperson_pay"] + book["commissions"] + book["referral_rewards"]
+        row[f"{prefix}profit"] = book["revenue"] - sum(book[item] for item in COST_ITEMS)
+    for item in CUMULATIVE:
+        if f"cumulative_{item}" not in row:
+            row[f"cumulative_{item}"] = ledger.total[item].copy()
+    customers = row["customers"]
+    total = customers.sum()
+    row["market_share"] = customers / total if total > 0 else np.zeros(state.firms)
+    row["penetration"] = customers / state.size
+    return row
+
+
+def summarize(table: pd.DataFrame) -> pd.DataFrame:
+    """End-of-run measures, one row per firm (and per replication if the table has that column)."""
+    keys = [key for key in ("replication", "seed") if key in table.columns] + ["firm"]
+    last = table.sort_values("step", kind="stable").groupby(keys, sort=False).tail(1).set_index(keys)
+    grouped = table.groupby(keys, sort=False)
+    summary = pd.DataFrame(index=last.index)
+    summary["steps"] = last["step"]
+    for column in ("customers", "market_share", "penetration"):
+        summary[column] = last[column]
+    for item in ("revenue", "profit", "marketing_cost", "sales_cost", "new_customers", "revenue_sales"):
+        summary[item] = last[f"cumulative_{item}"]
+    gross_margin = last["cumulative_revenue"] - last["cumulative_cost_of_goods"]
+    costs = last["cumulative_marketing_cost"] + last["cumulative_sales_cost"]
+    summary["acquisition_cost"] = _ratio(costs, last["cumulative_new_customers"])
+    summary["marketing_return"] = _ratio(gross_margin, last["cumulative_marketing_cost"])
+    summary["share_per_1k_marketing"] = _ratio(100.0 * last["market_share"], last["cumulative_marketing_cost"] / 1000.0)
+    summary["sales_return"] = _ratio(last["cumulative_revenue_sales"], last["cumulative_sales_cost"])
+    summary["win_rate"] = _ratio(last["cumulative_deals_won"], last["cumulative_deals_attempted"])
+    summary["lead_conversion"] = _ratio(last["cumulative_new_customers"], last["cumulative_leads_created"])
+    summary["leads_cold"] = last["cumulative_leads_cold"]
+    summary["utilization"] = grouped["utilization"].mean()
+    summary["mean_queue_length"] = grouped["queue_length"].mean()
+    sums = grouped[["lead_wait_total", "leads_taken", *_attribution_columns()]].sum()
+    summary["mean_lead_wait"] = _ratio(sums["lead_wait_total"], sums["leads_taken"])
+    for column in _attribution_columns():
+        summary[column] = sums[column]
+    return summary.reset_index()
+
+
+def _attribution_columns() -> list[str]:
+    return [f"revenue_{which}_touch_{name}" for which in ("first", "last") for name in TOUCH_NAMES]
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """numerator / denominator, NaN where the denominator is zero (an undefined return, not 0)."""
+    return numerator.astype(float).div(denominator.astype(float).where(denominator != 0))

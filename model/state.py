@@ -1,0 +1,135 @@
+"""Consumer state as arrays: one row per consumer (and one plane per firm where it is per firm).
+
+Rules that touch every consumer are array operations over these rows; a consumer agent reads
+and writes its own row. Funnel stages are not stored: a consumer is a customer of the firm in
+``customer_of``, a lead of the firm in ``lead_of``, aware of a firm whose awareness is above zero,
+and unaware otherwise. Storing who-is-what once makes "exactly one stage per firm" and "a
+customer of at most one firm" true by construction instead of by bookkeeping.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from funnelsim.model.scenario import Market, Scenario
+
+NOBODY = -1
+
+#: Stage codes returned by :meth:`ConsumerState.stage_of`.
+UNAWARE, AWARE, LEAD, CUSTOMER, RIVAL_CUSTOMER = range(5)
+STAGE_NAMES = ("unaware", "aware", "lead", "customer", "rival customer")
+
+
+def beta_draws(mean: float, concentration: float, size: int, rng: np.random.Generator) -> np.ndarray:
+    """Values in [0, 1] with the given mean; a mean of exactly 0 or 1 gives constants."""
+    if mean <= 0.0 or mean >= 1.0:
+        return np.full(size, float(mean))
+    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size)
+
+
+class ConsumerState:
+    """Structure of arrays for ``n`` consumers and ``firms`` firms."""
+
+    def __init__(self, scenario: Scenario, segment: np.ndarray, rng: np.random.Generator):
+        market: Market = scenario.market
+        n, firms = market.consumers, len(scenario.firms)
+        self.size, self.firms = n, firms
+
+        # Heterogeneous, fixed attributes.
+        self.in_market = rng.random(n) < market.in_market_share
+        self.willingness_to_pay = market.willingness_to_pay * np.exp(
+            market.willingness_to_pay_spread * rng.standard_normal(n)
+        )
+        self.susceptibility = beta_draws(market.susceptibility, market.heterogeneity, n, rng)
+        self.talkativeness = beta_draws(market.talkativeness, market.heterogeneity, n, rng)
+        self.threshold = beta_draws(market.interest_threshold, market.heterogeneity, n, rng)
+        self.segment = segment
+        # Place: which consumers can buy from each firm at all.
+        coverage = np.array([firm.coverage for firm in scenario.firms])
+        self.reachable = rng.random((firms, n)) < coverage[:, None]
+
+        # Awareness per firm, and what marketing did to it.
+        self.awareness = np.zeros((firms, n))
+        if market.initial_awareness > 0:
+            known = rng.random((firms, n)) < market.initial_awareness
+            self.awareness[known] = 0.5
+        self.memorable = np.zeros((firms, n), dtype=bool)  # heard the firm's jingle
+        self.first_touch = np.zeros((firms, n), dtype=np.int8)  # 0 none, else channel code
+        self.first_touch_step = np.full((firms, n), NOBODY, dtype=np.int32)
+        self.last_touch = np.zeros((firms, n), dtype=np.int8)
+        self.last_touch_step = np.full((firms, n), NOBODY, dtype=np.int32)
+        self.on_bought_list = np.zeros((firms, n), dtype=bool)
+        self.unsubscribed = np.zeros((firms, n), dtype=bool)
+        self.ever_customer = np.zeros((firms, n), dtype=bool)
+
+        # The funnel: whose lead or customer each consumer is.
+        self.customer_of = np.full(n, NOBODY, dtype=np.int8)
+        self.lead_of = np.full(n, NOBODY, dtype=np.int8)
+        self.lead_since = np.zeros(n, dtype=np.int32)
+        self.being_worked = np.zeros(n, dtype=bool)
+        self.next_lead_step = np.zeros(n, dtype=np.int32)
+        self.customer_since = np.full(n, NOBODY, dtype=np.int32)
+        self.satisfaction = np.zeros(n)
+        self.referred_by = np.full(n, NOBODY, dtype=np.int64)
+
+    # ----------------------------------------------------------------------------------------
+    def raise_awareness(self, firm: int, consumers: np.ndarray, lift: float) -> None:
+        """a <- a + lift (1 - a) for each listed consumer, once per listing.
+
+        Repeated listings compound, (1 - a) shrinking by (1 - lift) each time, which is what the
+        same consumer reached twice in a step should get. The order of listings does not matter.
+        """
+        if consumers.size == 0 or lift <= 0.0:
+            return
+        hit, times = np.unique(consumers, return_counts=True)
+        remaining = (1.0 - lift) ** times
+        row = self.awareness[firm]
+        row[hit] = 1.0 - (1.0 - row[hit]) * remaining
+
+    def touch(self, firm: int, consumers: np.ndarray, channel_code: int, step: int) -> None:
+        """Record a marketing touch for attribution: the first one sticks, the last one is replaced."""
+        fresh = consumers[self.first_touch[firm, consumers] == 0]
+        self.first_touch[firm, fresh] = channel_code
+        self.first_touch_step[firm, fresh] = step
+        self.last_touch[firm, consumers] = channel_code
+        self.last_touch_step[firm, consumers] = step
+
+    def waiting_leads(self) -> np.ndarray:
+        """Consumers in a lead queue and not yet with a salesperson."""
+        return np.flatnonzero((self.lead_of != NOBODY) & ~self.being_worked)
+
+    def stage_of(self, firm: int) -> np.ndarray:
+        """Stage code of every consumer relative to ``firm`` (see :data:`STAGE_NAMES`)."""
+        stage = np.where(self.awareness[firm] > 0, AWARE, UNAWARE).astype(np.int8)
+        stage[self.lead_of == firm] = LEAD
+        stage[(self.customer_of != NOBODY) & (self.customer_of != firm)] = RIVAL_CUSTOMER
+        stage[self.customer_of == firm] = CUSTOMER
+        return stage
+
+    def stage_counts(self) -> dict[str, np.ndarray]:
+        """Per firm: unaware, aware, leads, customers (summing to n), and customers of rivals.
+
+        Counts aware consumers over the whole row once, then moves the few leads and customers
+        out of it, so the cost is one pass over the awareness array.
+        """
+        firms = self.firms
+        aware_any = np.count_nonzero(self.awareness, axis=1).astype(np.int64)
+        leads_idx = np.flatnonzero(self.lead_of != NOBODY)
+        customers_idx = np.flatnonzero(self.customer_of != NOBODY)
+        lead_firm = self.lead_of[leads_idx].astype(np.int64)
+        customer_firm = self.customer_of[customers_idx].astype(np.int64)
+        leads = np.bincount(lead_firm, minlength=firms)
+        customers = np.bincount(customer_firm, minlength=firms)
+        aware_leads = np.bincount(lead_firm, weights=self.awareness[lead_firm, leads_idx] > 0, minlength=firms)
+        aware_customers = np.bincount(
+            customer_firm, weights=self.awareness[customer_firm, customers_idx] > 0, minlength=firms
+        )
+        aware = aware_any - aware_leads.astype(np.int64) - aware_customers.astype(np.int64)
+        unaware = self.size - aware - leads - customers
+        return {
+            "unaware": unaware,
+            "aware": aware,
+            "leads": leads,
+            "customers": customers,
+            "rival_customers": customers_idx.size - customers,
+        }
