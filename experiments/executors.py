@@ -1,0 +1,152 @@
+"""Where runs execute: this process, a local process pool, or an existing Dask cluster.
+
+All three are standard ``concurrent.futures`` executors, so one sweep loop serves them all:
+``ProcessPoolExecutor`` on one machine, ``distributed.Client.get_executor()`` on a cluster, and
+:class:`SerialExecutor` for running in this process (debugging, and checking that results do not
+depend on where they ran).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from funnelsim.errors import UsageError
+
+
+@dataclass
+class ExecutorHandle:
+    executor: Executor
+    description: str
+    capacity: Callable[[], int]  # how many runs to keep in flight right now
+
+
+class SerialExecutor(Executor):
+    """Runs each submitted call at once, in this process, and returns a finished future."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:
+            future.set_exception(error)
+        return future
+
+
+@contextmanager
+def open_executor(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    serial: bool = False,
+    connect_timeout: float = 10.0,
+    run_function: str | None = None,
+) -> Iterator[ExecutorHandle]:
+    """Open the executor a sweep runs on; a Dask scheduler is reached (or refused) before anything starts."""
+    if serial:
+        yield ExecutorHandle(SerialExecutor(), "this process, one run after another", lambda: 1)
+    elif scheduler:
+        with _dask_executor(scheduler, connect_timeout, run_function) as handle:
+            yield handle
+    else:
+        with _process_pool(workers) as handle:
+            yield handle
+
+
+@contextmanager
+def _process_pool(workers: int | None) -> Iterator[ExecutorHandle]:
+    count = workers or os.cpu_count() or 1
+    # spawn, not fork: importing mesa sets it anyway, and forking a process with threads is unsafe.
+    pool = ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_exit_with_driver,
+        initargs=(os.getpid(),),
+    )
+    try:
+        yield ExecutorHandle(pool, f"{count} local worker process{'es' if count != 1 else ''}", lambda: 2 * count)
+    except BaseException:
+        # Interrupted or failed: drop queued runs and do not wait for running ones.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
+
+
+def _exit_with_driver(driver_pid: int) -> None:
+    """Pool workers exit when the driver is gone (e.g. killed with SIGKILL) instead of lingering."""
+
+    def watch() -> None:
+        while os.getppid() == driver_pid:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-driver", daemon=True).start()
+
+
+@contextmanager
+def _dask_executor(address: str, connect_timeout: float, run_function: str | None) -> Iterator[ExecutorHandle]:
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout=connect_timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        message = " ".join(str(error).split())
+        raise UsageError(f"--scheduler {address}: cannot reach a Dask scheduler ({message})") from None
+    try:
+        _check_workers(client, address, run_function)
+        capacity = _DaskCapacity(client)
+        # pure=False: two runs are never the same task, and results are never cached. A worker
+        # that dies has its runs rescheduled by Dask on the others (distributed.scheduler.allowed-failures).
+        executor = client.get_executor(pure=False)
+        yield ExecutorHandle(executor, f"Dask cluster at {address} ({capacity.threads} worker threads now)", capacity)
+    finally:
+        client.close()
+
+
+def _check_workers(client, address: str, run_function: str | None) -> None:
+    """Every connected worker must import funnelsim and the run function, or nothing starts."""
+    try:
+        client.run(worker_environment_check, run_function)
+    except Exception as error:  # the worker's own exception, re-raised here
+        message = " ".join(str(error).split())
+        raise UsageError(
+            f"--scheduler {address}: a worker cannot load the runs ({type(error).__name__}: {message}); "
+            "install funnelsim (and the run function's module) on every worker"
+        ) from None
+
+
+def worker_environment_check(run_function: str | None) -> str:
+    """Runs on each Dask worker before a sweep: imports what the runs will need."""
+    import funnelsim
+    from funnelsim.experiments.sweep_plan import load_run_function
+
+    if run_function:
+        load_run_function(run_function)
+    return funnelsim.__version__
+
+
+class _DaskCapacity:
+    """Runs to keep in flight: twice the cluster's threads, re-read now and then as workers come and go."""
+
+    refresh_seconds = 5.0
+
+    def __init__(self, client):
+        self._client = client
+        self._checked = 0.0
+        self.threads = 0
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.threads = sum(self._client.nthreads().values())
+        self._checked = time.monotonic()
+
+    def __call__(self) -> int:
+        if time.monotonic() - self._checked > self.refresh_seconds:
+            self._refresh()
+        return 2 * max(self.threads, 1)

@@ -1,0 +1,194 @@
+"""``funnelsim sweep`` and ``funnelsim analyze``: the command line of research sweeps.
+
+``sweep`` checks everything it can before it starts (the sweep file, the scenario, every design
+point, the output folder, the scheduler), so bad input ends with one line and exit code 2 and
+nothing written. Then it runs the sweep on a local process pool, in this process (``--serial``)
+or on an existing Dask cluster (``--scheduler``), streaming results into the output folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import secrets
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from funnelsim.errors import UsageError
+
+#: Exit codes: 0 all runs ok, 1 some runs failed or the sweep was cut short, 2 bad input.
+EXIT_OK, EXIT_RUNS_FAILED = 0, 1
+
+
+def register(subparsers) -> None:
+    sweep = subparsers.add_parser(
+        "sweep",
+        help="run a parameter sweep (grid, Latin hypercube, Sobol, Morris) on this machine or a Dask cluster",
+        description="Run every run of a sweep file and stream the results to Parquet files in --out. "
+        "Exit code 0 when every run succeeded, 1 when some failed, 2 for bad input.",
+    )
+    sweep.add_argument("sweep_file", metavar="SWEEP.toml", help="the sweep file")
+    sweep.add_argument("--out", metavar="DIR", help="output folder (default: results/<sweep file name>)")
+    where = sweep.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, metavar="W", help="local worker processes (default: one per CPU core)"
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (started with `dask scheduler` "
+        "and `dask worker`)",
+    )
+    where.add_argument("--serial", action="store_true", help="run in this process, one run after another")
+    sweep.add_argument("--resume", action="store_true", help="finish the sweep already in --out, skipping finished runs")
+    sweep.add_argument(
+        "--connect-timeout", type=float, default=10.0, metavar="SECONDS", help="how long to try reaching --scheduler"
+    )
+    sweep.add_argument(
+        "--batch-size", type=int, default=200, metavar="N", help="runs per Parquet part file (written sooner when runs are slow)"
+    )
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(handler=run_sweep_command)
+
+    analyze = subparsers.add_parser(
+        "analyze",
+        help="tables, sensitivity indices and figures from a sweep's results",
+        description="Summarize a sweep folder: mean and spread per design point, Sobol or Morris indices "
+        "(SALib), and figures, written to DIR/analysis.",
+    )
+    analyze.add_argument("directory", metavar="DIR", help="a sweep's output folder")
+    analyze.add_argument(
+        "--output",
+        metavar="MEASURE",
+        help="measure to draw and report, e.g. 'Firm A.profit' or just 'profit' for the first firm "
+        "(default: the sweep's first summary output)",
+    )
+    analyze.add_argument("--no-figures", action="store_true", help="write tables only")
+    analyze.set_defaults(handler=run_analyze_command)
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    from funnelsim.experiments.executors import open_executor
+    from funnelsim.experiments.results_store import ResultsStore, check_new_directory, read_design, read_manifest
+    from funnelsim.experiments.sweep_plan import load_run_function, make_plan
+    from funnelsim.experiments.sweep_runner import SweepAborted, run_sweep
+    from funnelsim.experiments.sweep_spec import read_sweep_file
+
+    if args.workers is not None and args.workers < 1:
+        raise UsageError(f"--workers {args.workers}: needs at least 1 worker")
+    if args.batch_size < 1:
+        raise UsageError(f"--batch-size {args.batch_size}: needs at least 1 run per part")
+    sweep_path = Path(args.sweep_file)
+    spec, sweep_text = read_sweep_file(sweep_path)
+    out = Path(args.out) if args.out else Path("results") / sweep_path.stem
+
+    manifest = None
+    if args.resume:
+        manifest = read_manifest(out)
+        seed = int(manifest["seed"])
+    else:
+        check_new_directory(out)
+        seed = spec.seed if spec.seed is not None else fresh_seed()
+    plan = make_plan(spec, sweep_path, seed)
+    if manifest is not None:
+        _check_same_sweep(manifest, plan, sweep_text, out)
+        if not (out / "design.parquet").exists() or len(read_design(out)) != plan.n_points:
+            raise UsageError(f"{out}: design.parquet does not match the sweep file")
+    run_function = load_run_function(plan.run_function, str(sweep_path))
+
+    with open_executor(
+        workers=args.workers,
+        scheduler=args.scheduler,
+        serial=args.serial,
+        connect_timeout=args.connect_timeout,
+        run_function=spec.run_function,
+    ) as handle:
+        if manifest is None:
+            store = ResultsStore.create(out, _manifest(plan, sweep_text), plan.point_table(), sweep_text)
+        else:
+            store = ResultsStore.reopen(out)
+        with store:
+            print(
+                f"sweep {sweep_path.name}: {plan.n_points} points x {spec.replications} replications = "
+                f"{plan.n_runs} runs ({spec.design.kind}) on {handle.description} -> {out}",
+                file=sys.stderr,
+            )
+            try:
+                outcome = run_sweep(plan, store, handle, run_function, batch_size=args.batch_size, progress=not args.quiet)
+            except SweepAborted as error:
+                print(f"funnelsim sweep: stopped: {error}; finished runs are saved, rerun with --resume", file=sys.stderr)
+                return EXIT_RUNS_FAILED
+
+    if outcome.finished_before:
+        print(f"resumed: {outcome.finished_before} runs were already done", file=sys.stderr)
+    print(
+        f"done: {outcome.finished} of {outcome.total} runs, {outcome.finished - outcome.failed_total} ok, "
+        f"{outcome.failed_total} failed; results in {out}",
+        file=sys.stderr,
+    )
+    if outcome.failed_total:
+        print(
+            f"failed runs have status = 'failed' with their error and traceback in {out / 'runs'}",
+            file=sys.stderr,
+        )
+        return EXIT_RUNS_FAILED
+    return EXIT_OK
+
+
+def run_analyze_command(args: argparse.Namespace) -> int:
+    from funnelsim.experiments.analysis import analyze_sweep
+
+    report = analyze_sweep(Path(args.directory), output=args.output, figures=not args.no_figures)
+    print(report.text())
+    return EXIT_OK
+
+
+def fresh_seed() -> int:
+    """A seed for a sweep file that gives none; it is recorded in the manifest, so resume reuses it."""
+    return secrets.randbits(63)
+
+
+def _manifest(plan, sweep_text: str) -> dict:
+    import funnelsim
+
+    spec = plan.spec
+    return {
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "funnelsim_version": funnelsim.__version__,
+        "sweep_file": str(Path(plan.sweep_path).resolve()),
+        "sweep_sha256": _sha256(sweep_text),
+        "description": spec.description,
+        "seed": plan.seed,
+        "seeds": "run r uses numpy SeedSequence(seed, spawn_key=(r,))",
+        "run_id": "point_id * replications + replication",
+        "replications": spec.replications,
+        "steps": plan.steps,
+        "n_points": plan.n_points,
+        "n_runs": plan.n_runs,
+        "run_function": plan.run_function,
+        "design": spec.design.model_dump(),
+        "parameters": {name: parameter.model_dump(exclude_none=True) for name, parameter in spec.parameters.items()},
+        "scenario_parameters": plan.scenario_parameters,
+        "derived": spec.derived,
+        "fixed": spec.fixed,
+        "outputs": spec.outputs.model_dump(),
+        "base_scenario": plan.base_scenario,
+    }
+
+
+def _check_same_sweep(manifest: dict, plan, sweep_text: str, out: Path) -> None:
+    """Resume only the sweep that made the folder: same file, same resolved scenario, same runs."""
+    if manifest.get("sweep_sha256") != _sha256(sweep_text):
+        raise UsageError(
+            f"--resume: {out} was made by a different sweep file ({manifest.get('sweep_file')}); "
+            "use that file or another --out"
+        )
+    if manifest.get("base_scenario") != plan.base_scenario:
+        raise UsageError(f"--resume: the base scenario changed since {out} was started; use another --out")
+    if manifest.get("n_runs") != plan.n_runs:
+        raise UsageError(f"--resume: {out} holds a sweep of {manifest.get('n_runs')} runs, this one has {plan.n_runs}")
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
