@@ -1,0 +1,166 @@
+"""Figures for ``funnelsim analyze``: main effects, index bar charts and a two-parameter heat map.
+
+Drawn with matplotlib's object interface (``Figure``, no pyplot), so nothing depends on a
+display or on global state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+#: A parameter with at most this many distinct values is drawn value by value; more are binned.
+MAX_DISCRETE_VALUES = 12
+HEATMAP_BINS = 8
+
+
+def draw_figures(report, folder: Path) -> list[Path]:
+    results, output = report.results, report.output
+    files = [_save(main_effects_figure(results, output), folder / "main_effects.png")]
+    if report.indices is not None and (report.indices["measure"] == output).any():
+        table = report.indices[report.indices["measure"] == output]
+        if "S1" in table:
+            files.append(_save(sobol_figure(table, output), folder / "sobol_indices.png"))
+        else:
+            files.append(_save(morris_figure(table, output), folder / "morris_indices.png"))
+    if len(results.parameters) >= 2:
+        first, second = results.parameters[:2]
+        files.append(_save(heatmap_figure(results, output, first, second), folder / "heatmap.png"))
+    return files
+
+
+def main_effects_figure(results, output: str) -> Figure:
+    """Mean of the output against each parameter, averaged over everything else; band = one sd."""
+    runs = results.ok_runs
+    names = results.parameters
+    columns = min(len(names), 3)
+    rows = -(-len(names) // columns)
+    figure = Figure(figsize=(4.2 * columns, 3.4 * rows), layout="constrained")
+    axes = figure.subplots(rows, columns, squeeze=False, sharey=True)
+    for axis, name in zip(axes.flat, names):
+        grouped, positions, labels = _grouped(runs, name, output)
+        mean, spread = grouped["mean"].to_numpy(float), grouped["std"].fillna(0).to_numpy(float)
+        axis.fill_between(positions, mean - spread, mean + spread, alpha=0.2, linewidth=0)
+        axis.plot(positions, mean, marker="o", markersize=3)
+        if labels is not None:
+            axis.set_xticks(positions, labels, rotation=30 if max(len(label) for label in labels) > 6 else 0)
+        axis.set_xlabel(name)
+        axis.grid(alpha=0.3)
+    for axis in axes.flat[len(names):]:
+        axis.set_visible(False)
+    for axis in axes[:, 0]:
+        axis.set_ylabel(output)
+    figure.suptitle(f"Main effects on {output} (mean and one sd over all other settings and replications)")
+    return figure
+
+
+def sobol_figure(table: pd.DataFrame, output: str) -> Figure:
+    figure = Figure(figsize=(max(4.5, 1.2 * len(table) + 2), 3.6), layout="constrained")
+    axis = figure.subplots()
+    positions = np.arange(len(table))
+    width = 0.38
+    axis.bar(positions - width / 2, table["S1"], width, yerr=table["S1_conf"], capsize=3, label="first order (S1)")
+    axis.bar(positions + width / 2, table["ST"], width, yerr=table["ST_conf"], capsize=3, label="total (ST)")
+    axis.set_xticks(positions, table["parameter"], rotation=20, ha="right")
+    axis.axhline(0, color="black", linewidth=0.8)
+    axis.set_ylabel("Sobol index")
+    axis.set_title(f"Sobol indices for {output} (95% confidence intervals)")
+    axis.legend(frameon=False)
+    axis.grid(axis="y", alpha=0.3)
+    return figure
+
+
+def morris_figure(table: pd.DataFrame, output: str) -> Figure:
+    figure = Figure(figsize=(max(4.5, 1.2 * len(table) + 2), 3.6), layout="constrained")
+    axis = figure.subplots()
+    positions = np.arange(len(table))
+    width = 0.38
+    axis.bar(positions - width / 2, table["mu_star"], width, yerr=table["mu_star_conf"], capsize=3, label="mu* (overall effect)")
+    axis.bar(positions + width / 2, table["sigma"], width, label="sigma (interactions, non-linearity)")
+    axis.set_xticks(positions, table["parameter"], rotation=20, ha="right")
+    axis.set_ylabel(f"elementary effect on {output}\nper full range of the parameter")
+    axis.set_title(f"Morris screening for {output}")
+    axis.legend(frameon=False)
+    axis.grid(axis="y", alpha=0.3)
+    return figure
+
+
+def heatmap_figure(results, output: str, first: str, second: str) -> Figure:
+    """Mean output over a grid of two parameters (binned when they take many values)."""
+    runs = results.ok_runs
+    rows_key, row_labels = _binned(runs[first])
+    columns_key, column_labels = _binned(runs[second])
+    table = (
+        pd.DataFrame({"row": rows_key, "column": columns_key, "value": runs[output].to_numpy(float)})
+        .groupby(["row", "column"])["value"]
+        .mean()
+        .unstack("column")
+        .reindex(index=range(len(row_labels)), columns=range(len(column_labels)))
+    )
+    figure = Figure(figsize=(0.75 * len(column_labels) + 2.8, 0.45 * len(row_labels) + 2.0), layout="constrained")
+    axis = figure.subplots()
+    image = axis.imshow(table.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
+    axis.set_xticks(range(len(column_labels)), column_labels, rotation=30 if len(column_labels) > 6 else 0)
+    axis.set_yticks(range(len(row_labels)), row_labels)
+    axis.set_xlabel(second)
+    axis.set_ylabel(first)
+    figure.colorbar(image, ax=axis, label=f"mean {output}")
+    if table.size <= 100:
+        values = table.to_numpy(float)
+        middle = np.nanmean(values)
+        for (row, column), value in np.ndenumerate(values):
+            if np.isfinite(value):
+                axis.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=7,
+                          color="white" if value < middle else "black")
+    others = [name for name in results.parameters if name not in (first, second)]
+    averaged = "replications and " + ", ".join(others) if others else "replications"
+    axis.set_title(f"{output}: mean over {averaged}", fontsize=10)
+    return figure
+
+
+def _grouped(runs: pd.DataFrame, name: str, output: str):
+    """Mean and sd of ``output`` by the parameter's value, or by quantile bin of a continuous one."""
+    values = runs[name]
+    if _is_discrete(values):
+        grouped = runs.groupby(name, sort=True)[output].agg(["mean", "std"])
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            return grouped, grouped.index.to_numpy(float), None
+        return grouped, np.arange(len(grouped)), [str(value) for value in grouped.index]
+    bins = pd.qcut(values, q=min(10, values.nunique()), duplicates="drop")
+    grouped = runs.groupby(bins, observed=True)[output].agg(["mean", "std"])
+    centres = runs.groupby(bins, observed=True)[name].mean().to_numpy(float)
+    return grouped, centres, None
+
+
+def _binned(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """Integer codes and labels: one per value when few, else equal-count bins labelled by their mean."""
+    if _is_discrete(values):
+        categories = sorted(values.unique(), key=lambda value: (str(type(value)), value))
+        codes = pd.Categorical(values, categories=categories).codes
+        return np.asarray(codes), [_label(value) for value in categories]
+    bins = pd.qcut(values, q=HEATMAP_BINS, duplicates="drop")
+    codes = np.asarray(bins.cat.codes)
+    centres = values.groupby(codes).mean()
+    return codes, [_label(centres.get(code, np.nan)) for code in range(len(bins.cat.categories))]
+
+
+def _is_discrete(values: pd.Series) -> bool:
+    if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return True
+    return values.nunique() <= MAX_DISCRETE_VALUES
+
+
+def _label(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _save(figure: Figure, path: Path) -> Path:
+    temporary = path.with_name(path.stem + ".tmp.png")
+    figure.savefig(temporary, dpi=110)
+    temporary.replace(path)
+    return path
