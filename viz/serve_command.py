@@ -1,0 +1,61 @@
+"""``funnelsim serve``: the live browser page for one model.
+
+This module only parses and checks the command line; it imports neither Solara nor the page,
+so ``funnelsim --help`` and the other commands stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from funnelsim.errors import UsageError
+from funnelsim.viz.server import DEFAULT_HOST, DEFAULT_PORT
+
+DEFAULT_SCENARIO = "baseline"
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "serve",
+        help="start the live browser page for one model",
+        description=(
+            "Start a web page that runs one model live: the social network coloured by funnel "
+            "stage, the funnel, market share, revenue, profit, spend and the lead queue over time, "
+            "and sliders for the levers a marketing or sales manager pulls. Prints the page's "
+            "address. Binds to 127.0.0.1 unless --host says otherwise."
+        ),
+    )
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        default=DEFAULT_SCENARIO,
+        metavar="SCENARIO",
+        help=f"scenario file (.toml) or built-in name to start from (default: {DEFAULT_SCENARIO})",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on, 0 for any free one (default: {DEFAULT_PORT})")
+    parser.set_defaults(handler=run_serve)
+    return parser
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from funnelsim import load_scenario
+    from funnelsim.viz import server
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port: {args.port} is not a port number (0-65535)")
+    # Check the scenario now, so a bad file stops here with one line instead of in the page.
+    load_scenario(args.scenario)
+    scenario_source = _absolute_if_file(args.scenario)
+    port = args.port or server.free_port(args.host)
+    if not server.port_is_free(args.host, port):
+        raise UsageError(f"--port: {args.host}:{port} is already in use; choose another port")
+    return server.serve(scenario_source, host=args.host, port=port)
+
+
+def _absolute_if_file(source: str) -> str:
+    """A scenario path made absolute, so the page finds it whatever its working folder."""
+    from pathlib import Path
+
+    path = Path(source).expanduser()
+    return str(path.resolve()) if path.is_file() else source

@@ -1,0 +1,96 @@
+"""Run the Solara server for the live page in this process.
+
+The server runs in the process that ``funnelsim serve`` started (not in a child process), so
+stopping that one process id stops the whole server and leaves nothing behind.
+
+Solara reads its settings from the environment when it is first imported, so every setting
+is put into ``os.environ`` before the first ``import solara`` and, to be safe when something
+imported Solara earlier, also set on its settings objects.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from pathlib import Path
+
+from funnelsim.viz import assets
+
+#: The module Solara loads; it defines ``Page``.
+APP_MODULE = "funnelsim.viz.app"
+
+#: Tells the page which scenario to start from (a path or a built-in name).
+SCENARIO_VARIABLE = "FUNNELSIM_SERVE_SCENARIO"
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """True if a server could listen on ``host:port`` now."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = DEFAULT_HOST) -> int:
+    """A port on ``host`` that nothing listens on at the moment of asking."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(scenario_source: str) -> dict[str, str]:
+    """The environment variables the server and its page need."""
+    environment = {
+        SCENARIO_VARIABLE: scenario_source,
+        # Solara otherwise posts usage statistics and asks PyPI for a newer version; offline
+        # both hang or fail, and neither is wanted in a classroom.
+        "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+    }
+    environment.update(assets.solara_environment())
+    return environment
+
+
+def url_for(host: str, port: int) -> str:
+    shown_host = f"[{host}]" if ":" in host else host
+    return f"http://{shown_host}:{port}/"
+
+
+def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
+    """Serve the live page until interrupted; return an exit code."""
+    environment = server_environment(scenario_source)
+    os.environ.update(environment)
+
+    from solara.__main__ import run as solara_run
+    from solara.server import settings
+
+    settings.telemetry.mixpanel_enable = False
+    if "SOLARA_ASSETS_PROXY_CACHE_DIR" in environment:
+        settings.assets.proxy_cache_dir = Path(environment["SOLARA_ASSETS_PROXY_CACHE_DIR"])
+        where_assets = f"front-end files from {environment['SOLARA_ASSETS_PROXY_CACHE_DIR']}"
+    else:
+        where_assets = "front-end files from the CDN (run scripts/install-browser-deps.sh to work offline)"
+
+    print(f"funnelsim serve: {url_for(host, port)}  (scenario {scenario_source!r}; {where_assets}; Ctrl+C stops)", flush=True)
+    arguments = [
+        APP_MODULE,
+        "--host", host,
+        "--port", str(port),
+        "--production",
+        "--no-open",
+        "--no-check-version",
+        "--log-level-uvicorn", "warning",
+    ]  # fmt: skip
+    try:
+        solara_run.main(args=arguments, prog_name="funnelsim serve", standalone_mode=False)
+    except SystemExit as stop:  # uvicorn exits when it cannot bind, for example
+        return int(stop.code or 0)
+    sys.stdout.flush()
+    return 0
