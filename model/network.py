@@ -98,14 +98,127 @@ def build_network(spec: NetworkSpec, consumers: int, rng: np.random.Generator) -
         return SparseNetwork(_to_csr(graph, graph.number_of_nodes()))
     if spec.kind == "sbm":
         return stochastic_block_network(consumers, spec.k, spec.blocks, spec.mixing, seed)
-    builders = {
-        "watts_strogatz": lambda: nx.watts_strogatz_graph(consumers, _even_k(spec.k, consumers), spec.p, seed=seed),
-        "ring": lambda: nx.watts_strogatz_graph(consumers, _even_k(spec.k, consumers), 0.0, seed=seed),
-        "barabasi_albert": lambda: nx.barabasi_albert_graph(consumers, max(1, min(spec.k // 2, consumers - 1)), seed=seed),
-        "erdos_renyi": lambda: nx.fast_gnp_random_graph(consumers, min(1.0, spec.k / max(consumers - 1, 1)), seed=seed),
-    }
-    graph = builders[spec.kind]()
+    if spec.kind in ("watts_strogatz", "ring"):
+        rewiring = spec.p if spec.kind == "watts_strogatz" else 0.0
+        return watts_strogatz_network(consumers, _even_k(spec.k, consumers), rewiring, seed)
+    if spec.kind == "erdos_renyi":
+        return erdos_renyi_network(consumers, spec.k, seed)
+    # Preferential attachment is sequential by nature; networkx's builder is the reference one.
+    graph = nx.barabasi_albert_graph(consumers, max(1, min(spec.k // 2, consumers - 1)), seed=seed)
     return SparseNetwork(_to_csr(graph, consumers))
+
+
+def watts_strogatz_network(consumers: int, k: int, p: float, seed: int) -> SparseNetwork:
+    """Watts-Strogatz small world, built with array operations (no Python loop over edges).
+
+    The same model as ``networkx.watts_strogatz_graph``: a ring lattice where every consumer is
+    tied to its ``k`` nearest neighbours (``k/2`` on each side, ``k`` even), then each lattice edge
+    (u, u+j) is rewired with chance ``p`` to (u, w), ``w`` drawn uniformly among the consumers that
+    are neither u nor already tied to u; when u is tied to everyone the edge stays. A rewired
+    edge never lands on a lattice position (networkx forbids the edges still present when it
+    rewires, which are nearly all of them). The realisation for a given seed differs from
+    networkx's; the distribution is the same. At 1,000,000 consumers and k = 10 this takes
+    seconds and a few hundred MB instead of minutes and gigabytes through a networkx graph.
+    """
+    half = k // 2
+    if consumers < 2 or half == 0:
+        return SparseNetwork(_csr_from_edges(np.empty(0, np.int64), np.empty(0, np.int64), consumers))
+    rng = np.random.default_rng(seed)
+    source = np.tile(np.arange(consumers, dtype=np.int64), half)
+    offset = np.repeat(np.arange(1, half + 1, dtype=np.int64), consumers)
+    target = (source + offset) % consumers
+    del offset
+    if p > 0.0:
+        lattice = np.sort(_pair_key(source, target, consumers))
+        pending = np.flatnonzero(rng.random(source.size) < p)
+        taken: list[np.ndarray] = []
+        for _ in range(_MAX_REWIRING_ROUNDS):
+            if pending.size == 0:
+                break
+            owner = source[pending]
+            candidate = rng.integers(0, consumers, size=pending.size)
+            key = _pair_key(owner, candidate, consumers)
+            clash = (candidate == owner) | _in_sorted(lattice, key) | _first_occurrence(key, invert=True)
+            if taken:
+                clash |= np.isin(key, np.concatenate(taken))
+            target[pending[~clash]] = candidate[~clash]
+            taken.append(key[~clash])
+            pending = pending[clash]
+        # Whatever still clashes after many rounds belongs to a consumer tied to (nearly)
+        # everyone: its lattice edge stays, as in networkx.
+    return SparseNetwork(_csr_from_edges(source, target, consumers))
+
+
+_MAX_REWIRING_ROUNDS = 200
+
+
+def erdos_renyi_network(consumers: int, mean_degree: float, seed: int) -> SparseNetwork:
+    """G(n, p) with p = mean_degree / (n - 1): every pair tied independently with chance p.
+
+    Drawn as a Binomial number of edges, then that many distinct pairs uniformly at random,
+    which is the same distribution as flipping a coin per pair but costs time and memory in
+    proportion to the edges, not to n^2.
+    """
+    rng = np.random.default_rng(seed)
+    pairs = consumers * (consumers - 1) // 2
+    p = min(1.0, mean_degree / max(consumers - 1, 1))
+    count = int(rng.binomial(pairs, p)) if pairs else 0
+    source, target = _distinct_pairs(consumers, count, rng)
+    return SparseNetwork(_csr_from_edges(source, target, consumers))
+
+
+def _distinct_pairs(consumers: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` distinct unordered pairs of different consumers, uniformly among all such sets."""
+    pairs = consumers * (consumers - 1) // 2
+    if count == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    if pairs <= _DENSE_PAIR_LIMIT:
+        # Few pairs (a small or dense graph): choose among all of them directly.
+        chosen = rng.choice(pairs, size=count, replace=False)
+        return _pair_from_index(chosen, consumers)
+    keys = np.empty(0, np.int64)
+    while keys.size < count:
+        draws = int((count - keys.size) * 1.05) + 16
+        first = rng.integers(0, consumers, size=draws)
+        second = rng.integers(0, consumers - 1, size=draws)
+        second += second >= first  # a different consumer, uniformly
+        keys = _sorted_unique(np.concatenate([keys, _pair_key(first, second, consumers)]))
+    # A uniformly random subset of the distinct pairs found is a uniform set of `count` pairs.
+    keys = rng.choice(keys, size=count, replace=False) if keys.size > count else keys
+    return keys // consumers, keys % consumers
+
+
+_DENSE_PAIR_LIMIT = 2_000_000
+
+
+def _pair_from_index(index: np.ndarray, consumers: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pair (i, j), i < j, at position ``index`` of the row-major upper triangle."""
+    rows, cols = np.triu_indices(consumers, k=1)
+    return rows[index].astype(np.int64), cols[index].astype(np.int64)
+
+
+def _pair_key(a: np.ndarray, b: np.ndarray, consumers: int) -> np.ndarray:
+    """One int64 per unordered pair: min * n + max."""
+    return np.minimum(a, b) * consumers + np.maximum(a, b)
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """The distinct keys in order (np.unique without its hashing path, slow on millions of int64)."""
+    keys = np.sort(keys)
+    return keys[np.concatenate([[True], keys[1:] != keys[:-1]])] if keys.size else keys
+
+
+def _in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    position = np.searchsorted(sorted_keys, keys)
+    position[position == sorted_keys.size] = 0
+    return sorted_keys[position] == keys if sorted_keys.size else np.zeros(keys.size, dtype=bool)
+
+
+def _first_occurrence(keys: np.ndarray, invert: bool = False) -> np.ndarray:
+    """True where a key appears for the first time (or, inverted, where it repeats an earlier one)."""
+    first = np.zeros(keys.size, dtype=bool)
+    first[np.unique(keys, return_index=True)[1]] = True
+    return ~first if invert else first
 
 
 def stochastic_block_network(consumers: int, mean_degree: int, blocks: int, mixing: float, seed: int) -> SparseNetwork:
@@ -128,11 +241,21 @@ def _even_k(k: int, consumers: int) -> int:
 
 
 def _to_csr(graph: nx.Graph, consumers: int) -> sp.csr_array:
-    """Symmetric 0/1 CSR matrix in float64, the dtype scipy's product kernels are fastest for."""
+    """Symmetric 0/1 CSR matrix of a networkx graph (self-loops and parallel edges dropped)."""
     edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
     edges = edges[edges[:, 0] != edges[:, 1]]
-    rows = np.concatenate([edges[:, 0], edges[:, 1]])
-    cols = np.concatenate([edges[:, 1], edges[:, 0]])
+    return _csr_from_edges(edges[:, 0], edges[:, 1], consumers)
+
+
+def _csr_from_edges(source: np.ndarray, target: np.ndarray, consumers: int) -> sp.csr_array:
+    """Symmetric 0/1 CSR matrix of an undirected edge list, columns sorted within each row.
+
+    Values are float64, the dtype scipy's product kernels are fastest for; indices are int32
+    whenever they fit, which halves the index memory and the bytes each product reads.
+    """
+    index_dtype = np.int32 if 2 * source.size < 2**31 and consumers < 2**31 else np.int64
+    rows = np.concatenate([source, target]).astype(index_dtype)
+    cols = np.concatenate([target, source]).astype(index_dtype)
     matrix = sp.coo_array((np.ones(rows.size), (rows, cols)), shape=(consumers, consumers)).tocsr()
     matrix.sum_duplicates()
     matrix.data[:] = 1.0  # parallel edges count once
