@@ -66,6 +66,34 @@ def run_market_model(task: RunTask) -> RunOutput:
     return RunOutput(measures=measures, timeseries=kept)
 
 
+def check_output_names(
+    scenario: dict[str, Any], overrides: dict[str, Any], summary: list[str] | None, timeseries: list[str], where: str
+) -> None:
+    """Stop a sweep before it starts when it asks for a measure the model does not report.
+
+    Runs the first design point on a small population for one step; if even that fails, the
+    runs themselves will say why, so this check stays silent.
+    """
+    from funnelsim import MarketModel, load_scenario
+    from funnelsim.errors import UsageError
+
+    probe = dict(overrides)
+    if scenario.get("network", {}).get("kind") != "file":
+        probe["market.consumers"] = min(int(probe.get("market.consumers", scenario["market"]["consumers"])), 100)
+    try:
+        model = MarketModel(load_scenario(scenario, overrides=probe), rng=0)
+        columns = model.run(1).columns
+        measures = model.summary().columns
+    except Exception:
+        return
+    for name in summary or []:
+        if name not in measures:
+            raise UsageError(f"{where}: outputs.summary: the model reports no measure {name!r} (it has {', '.join(measures)})")
+    for name in timeseries:
+        if name not in columns:
+            raise UsageError(f"{where}: outputs.timeseries: the model has no column {name!r} (it has {', '.join(columns)})")
+
+
 def flatten_summary(summary: pd.DataFrame, measures: tuple[str, ...] | None) -> dict[str, Any]:
     """One row per firm -> ``{"<firm>.<measure>": value}``, keeping ``measures`` (all numeric if None)."""
     table = summary.set_index("firm") if "firm" in summary.columns else summary

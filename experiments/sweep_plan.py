@@ -25,7 +25,7 @@ import pandas as pd
 
 from funnelsim.errors import UsageError
 from funnelsim.experiments.designs import Design, build_design
-from funnelsim.experiments.sweep_spec import SweepSpec
+from funnelsim.experiments.sweep_spec import SweepSpec, toml_key
 
 #: The run function used when a sweep file names none.
 DEFAULT_RUN_FUNCTION = "funnelsim.experiments.run_functions:run_market_model"
@@ -142,6 +142,10 @@ def make_plan(spec: SweepSpec, sweep_path: str | Path, seed: int) -> SweepPlan:
     steps = spec.steps if spec.steps is not None else int(base["market"]["steps"])
     run_function = spec.run_function or DEFAULT_RUN_FUNCTION
     load_run_function(run_function, where)
+    if run_function == DEFAULT_RUN_FUNCTION:
+        from funnelsim.experiments.run_functions import check_output_names
+
+        check_output_names(base, overrides[0], spec.outputs.summary, spec.outputs.timeseries, where)
     return SweepPlan(
         spec=spec,
         sweep_path=where,
@@ -206,21 +210,21 @@ def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> t
             if not _is_used_in(name, expressions):
                 what = "is a table, not a setting" if value is not _MISSING else "no such setting in the scenario"
                 raise UsageError(
-                    f"{where}: parameters.{name}: {what}, and no [derived] expression uses it"
+                    f"{where}: parameters.{toml_key(name)}: {what}, and no [derived] expression uses it"
                 )
             continue
         scenario_parameters.append(name)
         if parameter.is_range:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise UsageError(
-                    f"{where}: parameters.{name}: a low/high range needs a numeric setting, "
+                    f"{where}: parameters.{toml_key(name)}: a low/high range needs a numeric setting, "
                     f"but the scenario has {value!r}; use levels = [...]"
                 )
             if isinstance(value, int):
                 integer_parameters.append(name)
     for key in spec.derived:
         if _lookup(base, key) is _MISSING:
-            raise UsageError(f"{where}: derived.{key}: no such setting in the scenario")
+            raise UsageError(f"{where}: derived.{toml_key(key)}: no such setting in the scenario")
     return scenario_parameters, integer_parameters
 
 
@@ -236,7 +240,7 @@ def _derived_settings(spec: SweepSpec, design: Design, base: dict[str, Any], whe
             result = design.points.eval(expression)
         except Exception as error:  # pandas raises many types for a bad expression
             message = " ".join(str(error).split())
-            raise UsageError(f"{where}: derived.{key}: cannot evaluate '{expression}' ({message})") from None
+            raise UsageError(f"{where}: derived.{toml_key(key)}: cannot evaluate '{expression}' ({message})") from None
         values = np.broadcast_to(np.asarray(result), (len(design.points),))
         target = _lookup(base, key)
         derived[key] = [_native(value, target, round_to_int=True) for value in values]

@@ -189,15 +189,15 @@ class SweepSpec(_Table):
             raise ValueError("parameters: no parameters to vary, so the design would be empty")
         for key in self.derived:
             if key in self.parameters:
-                raise ValueError(f"derived.{key}: is also a parameter")
+                raise ValueError(f"derived.{toml_key(key)}: is also a parameter")
         for key in self.fixed:
             if key in self.parameters or key in self.derived:
-                raise ValueError(f"fixed.{key}: is also varied; keep it in one place")
+                raise ValueError(f"fixed.{toml_key(key)}: is also varied; keep it in one place")
         if self.design.kind == "grid":
             for name, parameter in self.parameters.items():
                 if parameter.is_range and parameter.num is None:
                     raise ValueError(
-                        f"parameters.{name}: a grid needs num = how many values to take from the range"
+                        f"parameters.{toml_key(name)}: a grid needs num = how many values to take from the range"
                     )
         return self
 
@@ -232,7 +232,7 @@ def _first_problem(error: ValidationError) -> str:
     problem = error.errors()[0]
     # Union members add their type name to the location; it only confuses the reader.
     parts = [str(part) for part in problem["loc"] if not _is_type_tag(part)]
-    location = ".".join(parts)
+    location = ".".join(toml_key(part) for part in parts)
     message = problem["msg"].removeprefix("Value error, ")
     if "levels" in parts:
         message = f"a level must be a number, text or true/false (got {problem.get('input')!r})"
@@ -247,6 +247,11 @@ def _first_problem(error: ValidationError) -> str:
         if not isinstance(given, (dict, list)):
             message = f"{message.lower()} (got {given!r})"
     return f"{location}: {message}" if location else message
+
+
+def toml_key(name: str) -> str:
+    """A key as TOML spells it: a dotted scenario key inside a table is quoted."""
+    return f'"{name}"' if "." in name or " " in name else name
 
 
 def _is_type_tag(part: Any) -> bool:
