@@ -169,32 +169,45 @@ def erdos_renyi_network(consumers: int, mean_degree: float, seed: int) -> Sparse
 
 def _distinct_pairs(consumers: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """``count`` distinct unordered pairs of different consumers, uniformly among all such sets."""
-    pairs = consumers * (consumers - 1) // 2
+    return _sample_pairs(consumers, consumers, count, rng, within=True)
+
+
+def _sample_pairs(
+    rows: int, cols: int, count: int, rng: np.random.Generator, within: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` distinct pairs, uniformly among all sets of that many.
+
+    ``within``: unordered pairs (i, j), i < j, of ``rows`` items; otherwise every (i, j) with
+    i < ``rows`` and j < ``cols``. Few possible pairs: chosen among all of them directly; many:
+    drawn at random until ``count`` distinct ones are found, then a uniform subset of those
+    (every set of distinct pairs is equally likely either way).
+    """
+    total = rows * (rows - 1) // 2 if within else rows * cols
     if count == 0:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    if pairs <= _DENSE_PAIR_LIMIT:
-        # Few pairs (a small or dense graph): choose among all of them directly.
-        chosen = rng.choice(pairs, size=count, replace=False)
-        return _pair_from_index(chosen, consumers)
+    if total <= _DENSE_PAIR_LIMIT:
+        chosen = rng.choice(total, size=count, replace=False)
+        if within:
+            upper_rows, upper_cols = np.triu_indices(rows, k=1)
+            return upper_rows[chosen].astype(np.int64), upper_cols[chosen].astype(np.int64)
+        return chosen // cols, chosen % cols
+    width = rows if within else cols
     keys = np.empty(0, np.int64)
     while keys.size < count:
         draws = int((count - keys.size) * 1.05) + 16
-        first = rng.integers(0, consumers, size=draws)
-        second = rng.integers(0, consumers - 1, size=draws)
-        second += second >= first  # a different consumer, uniformly
-        keys = _sorted_unique(np.concatenate([keys, _pair_key(first, second, consumers)]))
-    # A uniformly random subset of the distinct pairs found is a uniform set of `count` pairs.
+        first = rng.integers(0, rows, size=draws)
+        if within:
+            second = rng.integers(0, rows - 1, size=draws)
+            second += second >= first  # a different item, uniformly
+            new = _pair_key(first, second, rows)
+        else:
+            new = first * cols + rng.integers(0, cols, size=draws)
+        keys = _sorted_unique(np.concatenate([keys, new]))
     keys = rng.choice(keys, size=count, replace=False) if keys.size > count else keys
-    return keys // consumers, keys % consumers
+    return keys // width, keys % width
 
 
 _DENSE_PAIR_LIMIT = 2_000_000
-
-
-def _pair_from_index(index: np.ndarray, consumers: int) -> tuple[np.ndarray, np.ndarray]:
-    """The pair (i, j), i < j, at position ``index`` of the row-major upper triangle."""
-    rows, cols = np.triu_indices(consumers, k=1)
-    return rows[index].astype(np.int64), cols[index].astype(np.int64)
 
 
 def _pair_key(a: np.ndarray, b: np.ndarray, consumers: int) -> np.ndarray:
@@ -222,16 +235,31 @@ def _first_occurrence(keys: np.ndarray, invert: bool = False) -> np.ndarray:
 
 
 def stochastic_block_network(consumers: int, mean_degree: int, blocks: int, mixing: float, seed: int) -> SparseNetwork:
-    """Equal communities; a share ``mixing`` of each consumer's expected ties leave its community."""
+    """Equal communities; a share ``mixing`` of each consumer's expected ties leave its community.
+
+    The stochastic block model (each pair tied independently with its blocks' chance), drawn
+    pair-set by pair-set as in :func:`erdos_renyi_network`, in time proportional to the edges.
+    """
     blocks = min(blocks, consumers)
     sizes = [consumers // blocks + (1 if b < consumers % blocks else 0) for b in range(blocks)]
     inside = [(1 - mixing) * mean_degree / max(size - 1, 1) for size in sizes]
     outside_nodes = max(consumers - consumers / blocks, 1)
     across = mixing * mean_degree / outside_nodes
     probabilities = [[min(1.0, inside[a] if a == b else across) for b in range(blocks)] for a in range(blocks)]
-    graph = nx.stochastic_block_model(sizes, probabilities, seed=seed, sparse=True)
+    rng = np.random.default_rng(seed)
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    sources, targets = [], []
+    for a in range(blocks):
+        for b in range(a, blocks):
+            # Each pair of the two blocks tied with its chance: a Binomial count of distinct pairs.
+            within = a == b
+            pairs = sizes[a] * (sizes[a] - 1) // 2 if within else sizes[a] * sizes[b]
+            count = int(rng.binomial(pairs, probabilities[a][b])) if pairs else 0
+            first, second = _sample_pairs(sizes[a], sizes[b], count, rng, within)
+            sources.append(first + starts[a])
+            targets.append(second + starts[b])
     block_of = np.repeat(np.arange(blocks, dtype=np.int16), sizes)
-    return SparseNetwork(_to_csr(graph, consumers), block_of)
+    return SparseNetwork(_csr_from_edges(np.concatenate(sources), np.concatenate(targets), consumers), block_of)
 
 
 def _even_k(k: int, consumers: int) -> int:
