@@ -126,7 +126,7 @@ class Network(Section):
     @model_validator(mode="after")
     def _path_only_with_file(self) -> Network:
         if self.kind == "file" and not self.path:
-            raise ValueError("network.path: kind = 'file' needs a path to an edge list or GraphML file")
+            raise ValueError("path: kind = 'file' needs a path to an edge list or GraphML file")
         return self
 
 
@@ -213,9 +213,9 @@ class Marketing(Section):
     def _mix_and_staff(self) -> Marketing:
         total = sum(self.mix.shares())
         if self.budget_per_step > 0 and not math.isclose(total, 1.0, abs_tol=1e-6):
-            raise ValueError(f"marketing.mix: channel shares sum to {total:g}, not 1")
+            raise ValueError(f"mix: channel shares sum to {total:g}, not 1")
         if self.budget_per_step > 0 and self.marketers == 0:
-            raise ValueError("marketing.marketers: a marketing budget needs at least one marketer to spend it")
+            raise ValueError("marketers: a marketing budget needs at least one marketer to spend it")
         return self
 
 
@@ -245,6 +245,13 @@ class Sales(Section):
     )
 
 
+class BudgetSplit(Section):
+    total_per_step: NonNegative = Field(..., description="Fixed budget per step for promotion and salespeople's pay.")
+    marketing_share: Probability = Field(
+        ..., description="Share of the total that buys promotion; the rest hires salespeople at `sales.salary`."
+    )
+
+
 class Firm(Section):
     name: str = Field(..., min_length=1, description="Name shown in tables and figures.")
     quality: Probability = Field(
@@ -255,6 +262,30 @@ class Firm(Section):
     coverage: Probability = Field(1.0, description="Place: share of consumers who can buy from the firm at all.")
     marketing: Marketing = Field(default_factory=Marketing)
     sales: Sales = Field(default_factory=Sales)
+    budget: BudgetSplit | None = Field(
+        None,
+        description="Split a fixed budget between marketing and sales: when set, it replaces "
+        "`marketing.budget_per_step` and `sales.salespeople` (whole salespeople; the remainder is unspent).",
+    )
+
+    @model_validator(mode="after")
+    def _apply_budget_split(self) -> Firm:
+        if self.budget is None:
+            return self
+        total, share = self.budget.total_per_step, self.budget.marketing_share
+        marketing_budget = total * share
+        salespeople = int((total - marketing_budget) // self.sales.salary) if self.sales.salary > 0 else 0
+        if self.sales.salary == 0 and share < 1:
+            raise ValueError("sales.salary: a budget split needs a salary to turn money into salespeople")
+        # Bypass validate_assignment's re-validation of the whole firm; values are in bounds by construction.
+        object.__setattr__(self.marketing, "budget_per_step", marketing_budget)
+        object.__setattr__(self.sales, "salespeople", salespeople)
+        if marketing_budget > 0 and self.marketing.marketers == 0:
+            raise ValueError("marketing.marketers: a marketing budget needs at least one marketer to spend it")
+        total_mix = sum(self.marketing.mix.shares())
+        if marketing_budget > 0 and not math.isclose(total_mix, 1.0, abs_tol=1e-6):
+            raise ValueError(f"marketing.mix: channel shares sum to {total_mix:g}, not 1")
+        return self
 
 
 class Bass(Section):
@@ -510,8 +541,9 @@ def _first_problem(error: ValidationError) -> str:
     location = ".".join(str(part) for part in problem["loc"])
     message = problem["msg"]
     if message.startswith("Value error, "):
-        # Our own validators already name the field at the start of the message.
-        return message.removeprefix("Value error, ")
+        # Our own validators start with the field's name relative to the table they check.
+        message = message.removeprefix("Value error, ")
+        return f"{location}.{message}" if location else message
     if problem["type"] == "extra_forbidden":
         return f"{location}: unknown setting"
     if problem["type"] == "missing":

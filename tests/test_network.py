@@ -1,0 +1,69 @@
+"""Network builders: the right size and shape, symmetric, no self-loops, seeded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from funnelsim.model.network import CompleteNetwork, SparseNetwork, build_network
+from funnelsim.model.scenario import Network
+
+
+def build(kind: str, n: int = 400, seed: int = 3, **settings):
+    return build_network(Network(kind=kind, **settings), n, np.random.default_rng(seed))
+
+
+@pytest.mark.parametrize("kind", ["watts_strogatz", "barabasi_albert", "erdos_renyi", "ring", "sbm"])
+def test_sparse_networks_are_simple_undirected_graphs_of_the_right_size(kind):
+    network = build(kind, k=10)
+    matrix = network.adjacency
+    assert isinstance(network, SparseNetwork)
+    assert matrix.shape == (400, 400)
+    assert (matrix != matrix.T).nnz == 0, "symmetric"
+    assert matrix.diagonal().sum() == 0, "no self-loops"
+    assert set(np.unique(matrix.data)) == {1.0}, "no parallel edges"
+    # Mean degree is k for every family (Barabasi-Albert: 2m with m = k/2, less the seed's deficit).
+    assert network.degree.mean() == pytest.approx(10, rel=0.1)
+
+
+def test_ring_and_watts_strogatz_keep_the_lattice_degree():
+    ring = build("ring", k=6)
+    assert np.all(ring.degree == 6)
+    rewired = build("watts_strogatz", k=6, p=0.2)
+    assert rewired.edges == ring.edges  # rewiring moves edges, never adds or drops them
+
+
+def test_same_seed_same_network_and_different_seed_different_network():
+    first, again, other = build("watts_strogatz", seed=1), build("watts_strogatz", seed=1), build("watts_strogatz", seed=2)
+    assert (first.adjacency != again.adjacency).nnz == 0
+    assert (first.adjacency != other.adjacency).nnz > 0
+
+
+def test_block_model_keeps_most_ties_inside_communities():
+    network = build("sbm", n=800, k=10, blocks=4, mixing=0.1)
+    rows, cols = network.adjacency.nonzero()
+    inside = np.mean(network.block_of[rows] == network.block_of[cols])
+    assert inside == pytest.approx(0.9, abs=0.04)
+    assert np.bincount(network.block_of).tolist() == [200, 200, 200, 200]
+
+
+def test_complete_network_matches_an_explicit_complete_graph():
+    implicit = CompleteNetwork(31)
+    explicit = SparseNetwork(build("ring", n=31, k=30).adjacency)  # a ring with k = n-1 is complete
+    weights = np.random.default_rng(0).random((31, 2))
+    assert np.allclose(implicit.exposure(weights), explicit.exposure(weights))
+    assert np.all(implicit.degree == explicit.degree)
+    assert implicit.edges == explicit.edges == 31 * 30 // 2
+
+
+@pytest.mark.parametrize("network", [build("watts_strogatz", n=200, k=8), CompleteNetwork(200)], ids=["sparse", "complete"])
+def test_neighbour_pairs_are_real_edges_kept_at_the_given_chance(network):
+    rng = np.random.default_rng(5)
+    sources = np.array([3, 50, 199])
+    owners, neighbours = network.neighbour_pairs(sources, 1.0, rng)
+    graph = network.to_networkx()
+    assert all(graph.has_edge(int(a), int(b)) for a, b in zip(owners, neighbours))
+    if isinstance(network, SparseNetwork):
+        assert len(owners) == sum(graph.degree[s] for s in sources)
+    kept = sum(len(network.neighbour_pairs(sources, 0.25, rng)[0]) for _ in range(200)) / 200
+    assert kept == pytest.approx(0.25 * sources.size * network.degree[0], rel=0.1)
