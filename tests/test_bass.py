@@ -70,4 +70,4 @@ def test_the_map_is_close_to_the_closed_form_bass_curve_for_monthly_steps():
     for _ in range(150):
         adopted.append(bass_expected_step(adopted[-1], n, p, q))
     gap = np.abs(np.array(adopted) / n - bass_closed_form(np.arange(151), p, q))
-    assert gap.max() < 0.02
+    assert gap.max() < 0.01  # measured: 0.007
