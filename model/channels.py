@@ -37,6 +37,15 @@ class Reach:
 
 
 @dataclass
+class Audience:
+    """Whom broadcast channels can reach: everyone, everyone weighted, or a list of members."""
+
+    size: int
+    weights: np.ndarray | None = None
+    members: np.ndarray | None = None
+
+
+@dataclass
 class ChannelContext:
     """Everything a channel needs besides its spend; built once per model."""
 
@@ -44,27 +53,28 @@ class ChannelContext:
     firm: Firm
     state: ConsumerState
     marketing: FirmMarketingState
-    hub_weights: np.ndarray  # degree / total degree, for hub targeting
+    audience: Audience  # whom media buys and jingles reach, by the firm's targeting
     in_market_idx: np.ndarray
     out_market_idx: np.ndarray
     rng: np.random.Generator
 
 
-def poisson_reach(impressions: float, population: int, rng: np.random.Generator, weights: np.ndarray | None) -> np.ndarray:
-    """Distinct consumers touched by ``impressions`` spread over ``population``.
+def poisson_reach(impressions: float, audience: Audience, rng: np.random.Generator) -> np.ndarray:
+    """Distinct consumers touched by ``impressions`` spread over an audience.
 
-    Each consumer is touched with chance 1 - exp(-impressions / population) when impressions
-    land at random; with ``weights`` (hub targeting) the same number of consumers is drawn
-    with chances proportional to the weights.
+    Impressions land on the audience's ``size`` members at random, so each is touched with
+    chance 1 - exp(-impressions / size) (the Poisson reach curve); with ``weights`` (hub
+    targeting) the same number of consumers is drawn with chances proportional to the weights.
     """
-    if impressions <= 0 or population == 0:
+    if impressions <= 0 or audience.size == 0:
         return np.empty(0, dtype=np.int64)
-    chance = -np.expm1(-impressions / population)
-    count = rng.binomial(population, chance)
-    if weights is None:
-        return rng.choice(population, size=count, replace=False)
-    count = min(count, int(np.count_nonzero(weights)))
-    return rng.choice(population, size=count, replace=False, p=weights)
+    count = rng.binomial(audience.size, -np.expm1(-impressions / audience.size))
+    if audience.members is not None:
+        return rng.choice(audience.members, size=count, replace=False)
+    if audience.weights is None:
+        return rng.choice(audience.size, size=count, replace=False)
+    count = min(count, int(np.count_nonzero(audience.weights)))
+    return rng.choice(audience.size, size=count, replace=False, p=audience.weights)
 
 
 def email(spend: float, ctx: ChannelContext) -> Reach:
@@ -117,7 +127,7 @@ def _readers(count: int, in_market_bias: float, ctx: ChannelContext) -> np.ndarr
 def media(spend: float, ctx: ChannelContext) -> Reach:
     params = ctx.firm.marketing.media
     impressions = 1000.0 * spend / params.cost_per_thousand
-    consumers = poisson_reach(impressions, ctx.state.size, ctx.rng, _targeting(ctx))
+    consumers = poisson_reach(impressions, ctx.audience, ctx.rng)
     return Reach(spend, consumers, params.lift, {"impressions": impressions})
 
 
@@ -128,13 +138,20 @@ def jingles(spend: float, ctx: ChannelContext) -> Reach:
     marketing.jingle_paid += production
     airtime = spend - production
     impressions = 1000.0 * airtime / params.cost_per_thousand
-    consumers = poisson_reach(impressions, ctx.state.size, ctx.rng, _targeting(ctx))
+    consumers = poisson_reach(impressions, ctx.audience, ctx.rng)
     ctx.state.memorable[ctx.firm_index, consumers] = True
     return Reach(spend, consumers, params.lift, {"impressions": impressions})
 
 
-def _targeting(ctx: ChannelContext) -> np.ndarray | None:
-    return ctx.hub_weights if ctx.firm.marketing.targeting == "hubs" else None
+def audience_for(firm: Firm, degree: np.ndarray, segment: np.ndarray) -> Audience:
+    """The audience a firm's targeting setting picks on this network."""
+    targeting = firm.marketing.targeting
+    if targeting == "hubs" and degree.sum() > 0:
+        return Audience(degree.size, weights=degree / degree.sum())
+    if targeting == "segment":
+        members = np.flatnonzero(segment == firm.marketing.target_segment)
+        return Audience(members.size, members=members)
+    return Audience(degree.size)
 
 
 def decay_post_stock(ctx: ChannelContext) -> None:

@@ -29,7 +29,7 @@ from funnelsim.agents.consumer import Consumer
 from funnelsim.agents.marketer import Marketer
 from funnelsim.agents.salesperson import Salesperson
 from funnelsim.model import funnel, word_of_mouth
-from funnelsim.model.channels import ChannelContext, FirmMarketingState, decay_post_stock
+from funnelsim.model.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.metrics import COLUMNS, firm_row, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
@@ -85,16 +85,13 @@ class MarketModel(mesa.Model):
     # ----------------------------------------------------------------------------------------
     def _create_firm_agents(self) -> None:
         sc, state = self.scenario, self.consumers
-        degree = self.network.degree
-        hub_weights = degree / degree.sum() if degree.sum() > 0 else np.full(state.size, 1.0 / state.size)
         in_market_idx = np.flatnonzero(state.in_market)
         out_market_idx = np.flatnonzero(~state.in_market)
         self.channel_contexts: list[ChannelContext] = []
         self.salespeople: list[list[Salesperson]] = []
         for f, firm in enumerate(sc.firms):
-            context = ChannelContext(
-                f, firm, state, FirmMarketingState(), hub_weights, in_market_idx, out_market_idx, self.rng
-            )
+            audience = audience_for(firm, self.network.degree, state.segment)
+            context = ChannelContext(f, firm, state, FirmMarketingState(), audience, in_market_idx, out_market_idx, self.rng)
             self.channel_contexts.append(context)
             for _ in range(firm.marketing.marketers):
                 Marketer(self, f, context, 1.0 / firm.marketing.marketers)

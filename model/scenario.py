@@ -199,11 +199,12 @@ class Marketing(Section):
     marketers: Count = Field(1, description="Marketers who run the campaigns; a budget needs at least one.")
     marketer_salary: NonNegative = Field(150.0, description="Pay per marketer per step.")
     mix: Mix = Field(default_factory=Mix, description="Share of the budget per channel; sums to 1.")
-    targeting: Literal["random", "hubs"] = Field(
+    targeting: Literal["random", "hubs", "segment"] = Field(
         "random",
-        description="Whom media buys and jingles reach: anyone at random, or well-connected consumers first "
-        "(weighted by degree; Hinz et al. 2011).",
+        description="Whom media buys and jingles reach: anyone at random, well-connected consumers first "
+        "(weighted by degree; Hinz et al. 2011), or only the community `target_segment` of a block-model network.",
     )
+    target_segment: Count = Field(0, description="The community media and jingles reach when targeting = 'segment'.")
     email: Email = Field(default_factory=Email)
     blogging: Blogging = Field(default_factory=Blogging)
     media: Media = Field(default_factory=Media)
