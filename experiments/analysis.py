@@ -79,7 +79,8 @@ class AnalysisReport:
         if mean in self.point_table and self.point_table[mean].notna().any():
             best = self.point_table.loc[self.point_table[mean].idxmax()]
             settings = ", ".join(f"{name} = {_short(best[name])}" for name in self.results.parameters)
-            lines.append(f"highest mean {self.output}: {_short(best[mean])} (sd {_short(best[spread])}) at {settings}")
+            spread_note = f" (sd {_short(best[spread])})" if pd.notna(best[spread]) else ""
+            lines.append(f"highest mean {self.output}: {_short(best[mean])}{spread_note} at {settings}")
         if self.indices is not None:
             shown = self.indices[self.indices["measure"] == self.output].drop(columns="measure")
             lines.append(f"{self.indices.attrs.get('method', 'sensitivity')} indices for {self.output}:")
