@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import sys
 from datetime import datetime, timezone
+from importlib import resources
 from pathlib import Path
 
 from funnelsim.errors import UsageError
@@ -28,7 +29,9 @@ def register(subparsers) -> None:
         description="Run every run of a sweep file and stream the results to Parquet files in --out. "
         "Exit code 0 when every run succeeded, 1 when some failed, 2 for bad input.",
     )
-    sweep.add_argument("sweep_file", metavar="SWEEP.toml", help="the sweep file")
+    sweep.add_argument(
+        "sweep_file", metavar="SWEEP.toml", help="the sweep file, or the name of a built-in study (budget_split, sensitivity, screening)"
+    )
     sweep.add_argument("--out", metavar="DIR", help="output folder (default: results/<sweep file name>)")
     where = sweep.add_mutually_exclusive_group()
     where.add_argument(
@@ -79,7 +82,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers {args.workers}: needs at least 1 worker")
     if args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: needs at least 1 run per part")
-    sweep_path = Path(args.sweep_file)
+    sweep_path = resolve_sweep_path(args.sweep_file)
     spec, sweep_text = read_sweep_file(sweep_path)
     out = Path(args.out) if args.out else Path("results") / sweep_path.stem
 
@@ -142,6 +145,23 @@ def run_analyze_command(args: argparse.Namespace) -> int:
     report = analyze_sweep(Path(args.directory), output=args.output, figures=not args.no_figures)
     print(report.text())
     return EXIT_OK
+
+
+def resolve_sweep_path(argument: str) -> Path:
+    """A sweep file's path, or the file of a built-in study named without ``.toml``."""
+    path = Path(argument)
+    if path.exists() or path.suffix == ".toml" or "/" in argument:
+        return path
+    studies = built_in_studies()
+    if argument in studies:
+        return studies[argument]
+    raise UsageError(f"{argument}: no such sweep file or built-in study (built-ins: {', '.join(sorted(studies))})")
+
+
+def built_in_studies() -> dict[str, Path]:
+    """The example sweeps that ship with funnelsim, by name."""
+    folder = resources.files("funnelsim.experiments") / "studies"
+    return {entry.name.removesuffix(".toml"): Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".toml")}
 
 
 def fresh_seed() -> int:
