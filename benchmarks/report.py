@@ -1,0 +1,208 @@
+"""The results as a Markdown table: the machine, each benchmark, and the targets met or not."""
+
+from __future__ import annotations
+
+import math
+
+GIB = 2**30
+
+#: Targets from the performance issue; checked against the figures, never asserted in tests.
+STEP_RATIO_LIMIT = 5.0
+STEP_RATIO_SIZES = (100_000, 1_000_000)
+MESA_SPEEDUP_MIN = 50.0
+MESA_SPEEDUP_SIZE = 100_000
+PEAK_MEMORY_LIMIT_GIB = 4.0
+BUILD_LIMIT_SECONDS = 60.0
+LINEAR_SLOPE_MAX = 1.15  # "about linear" in log(step time) against log(edges)
+EFFICIENCY_MIN = 0.8
+
+
+def markdown(results: dict) -> str:
+    parts = ["# funnelsim performance benchmarks", ""]
+    if results.get("quick"):
+        parts += ["*Quick mode: tiny sizes, for checking that the benchmarks run. The targets apply to the full run.*", ""]
+    parts += _machine(results["machine"])
+    parts += _targets(results)
+    if "step_cost" in results:
+        parts += _step_cost(results["step_cost"])
+    if "mesa" in results:
+        parts += _mesa(results["mesa"])
+    if "scale" in results:
+        parts += _scale(results["scale"])
+    if "growth" in results:
+        parts += _growth(results)
+    if "sweep" in results:
+        parts += _sweep(results["sweep"])
+    command = "python -m benchmarks.run" + (" --quick" if results.get("quick") else "")
+    parts += [f"Reproduce from the repository root: `{command}` ({results['elapsed_seconds'] / 60:.1f} minutes here).", ""]
+    return "\n".join(parts)
+
+
+def _machine(machine: dict) -> list[str]:
+    return [
+        "## Machine",
+        "",
+        "| cores | CPU | memory | Python | numpy | scipy | Mesa | networkx | load average (start, end) | commit | date |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        f"| {machine['cpus']} | {machine['cpu_model']} | {machine['memory_gib']} GiB | {machine['python']} | "
+        f"{machine['numpy']} | {machine['scipy']} | {machine['mesa']} | {machine['networkx']} | "
+        f"{_load(machine.get('load_average_at_start'))}, {_load(machine.get('load_average_at_end'))} | "
+        f"{machine['git_commit']} | {machine['date']} |",
+        "",
+    ]
+
+
+def target_checks(results: dict) -> list[tuple[str, str, str, bool | None]]:
+    """(what, target, measured, met) for every target whose benchmark ran at the target's size."""
+    checks: list[tuple[str, str, str, bool | None]] = []
+    by_size = {row["consumers"]: row for row in results.get("step_cost", [])}
+    for size in STEP_RATIO_SIZES:
+        row = by_size.get(size)
+        measured = f"{row['ratio']:.2f} x" if row else "not run"
+        checks.append((f"1. step vs bare reference, {size:,}", f"<= {STEP_RATIO_LIMIT:g} x", measured, row["ratio"] <= STEP_RATIO_LIMIT if row else None))
+    mesa = {row["consumers"]: row for row in results.get("mesa", [])}.get(MESA_SPEEDUP_SIZE)
+    checks.append(
+        (f"2. faster than idiomatic Mesa, {MESA_SPEEDUP_SIZE:,}", f">= {MESA_SPEEDUP_MIN:g} x",
+         f"{mesa['speedup']:.0f} x" if mesa else "not run", mesa["speedup"] >= MESA_SPEEDUP_MIN if mesa else None)
+    )  # fmt: skip
+    scale = results.get("scale", {}).get("run")
+    if scale:
+        label = f"{scale['consumers']:,} consumers"
+        peak = scale["peak_rss_bytes"] / GIB
+        checks.append((f"3. peak memory, {label}", f"< {PEAK_MEMORY_LIMIT_GIB:g} GiB", f"{peak:.2f} GiB", peak < PEAK_MEMORY_LIMIT_GIB))
+        checks.append((f"3. build time, {label}", f"< {BUILD_LIMIT_SECONDS:g} s", f"{scale['build_seconds']:.1f} s", scale["build_seconds"] < BUILD_LIMIT_SECONDS))
+    growth = results.get("growth")
+    if growth:
+        for key, label in (("by_consumers", "consumers"), ("by_degree", "mean degree")):
+            slope, reference = growth[key]["funnelsim_slope"], growth[key]["reference_slope"]
+            checks.append(
+                (f"4. growth with edges (by {label})", f"slope <= {LINEAR_SLOPE_MAX:g}",
+                 f"{slope:.2f} (bare reference {reference:.2f})", slope <= LINEAR_SLOPE_MAX if math.isfinite(slope) else None)
+            )  # fmt: skip
+    sweep = results.get("sweep")
+    if sweep:
+        efficiency = sweep["parallel_efficiency"]
+        checks.append(("5. parallel efficiency, 2 workers", f">= {EFFICIENCY_MIN:g}", f"{efficiency:.2f}", efficiency >= EFFICIENCY_MIN))
+    return checks
+
+
+def _targets(results: dict) -> list[str]:
+    lines = ["## Targets", "", "| benchmark | target | measured | met |", "| --- | --- | --- | --- |"]
+    for what, target, measured, met in target_checks(results):
+        lines.append(f"| {what} | {target} | {measured} | {_met(met)} |")
+    return lines + [""]
+
+
+def _step_cost(rows: list[dict]) -> list[str]:
+    lines = [
+        "## 1. Step cost against the bare reference",
+        "",
+        "Baseline scenario (two firms), Watts-Strogatz k = 10, p = 0.1, after "
+        f"{rows[0]['warmup_steps']} warm-up steps. Reference: one sparse product over the same CSR "
+        "adjacency plus one Bernoulli draw per consumer, timed in alternation with the model.",
+        "",
+        "| consumers | edges | funnelsim step (ms) | reference step (ms) | ratio | repetitions |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        lines.append(
+            f"| {row['consumers']:,} | {row['edges']:,} | {_ms(row['funnelsim_step'])} | {_ms(row['reference_step'])} | "
+            f"{row['ratio']:.2f} | {row['funnelsim_step']['repetitions']} |"
+        )
+    return lines + ["", "Times are medians (min-max in brackets).", ""]
+
+
+def _mesa(rows: list[dict]) -> list[str]:
+    lines = [
+        "## 2. Against idiomatic Mesa",
+        "",
+        "The same word-of-mouth rule, one agent per consumer on `mesa.discrete_space.Network`, each "
+        "looking at its neighbours, scheduled with `shuffle_do`; word of mouth only, against "
+        "funnelsim's full step.",
+        "",
+        "| consumers | funnelsim full step (ms) | Mesa word-of-mouth step (ms) | funnelsim faster by |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        lines.append(f"| {row['consumers']:,} | {_ms(row['funnelsim_step'])} | {_ms(row['mesa_step'])} | {row['speedup']:.0f} x |")
+    return lines + [""]
+
+
+def _scale(scale: dict) -> list[str]:
+    run, bare = scale["run"], scale["build_without_consumer_agents"]
+    return [
+        "## 3. Scale",
+        "",
+        f"{run['consumers']:,} consumers ({run['edges']:,} edges), baseline firms, {run['steps']} steps, data "
+        "collected every step, in a fresh process; peak resident memory as the operating system reports it (wait4).",
+        "",
+        "| what | build (s) | run (s) | mean step (s) | peak RSS (GiB) |",
+        "| --- | --- | --- | --- | --- |",
+        f"| full run, one Mesa agent per consumer | {run['build_seconds']:.1f} | {run['run_seconds']:.1f} | "
+        f"{run['step_seconds_mean']:.3f} | {run['peak_rss_bytes'] / GIB:.2f} |",
+        f"| build only, `consumer_agents=False` | {bare['build_seconds']:.1f} | - | - | {bare['peak_rss_bytes'] / GIB:.2f} |",
+        "",
+    ]
+
+
+def _growth(results: dict) -> list[str]:
+    growth = results["growth"]
+    lines = [
+        "## 4. Growth with edges",
+        "",
+        "Median step against the number of edges; the slope is that of log(time) against log(edges) "
+        "(1 = linear). From benchmark 1 by consumers (k = 10), and at fixed consumers by mean degree.",
+        "",
+        "| series | consumers | mean degree | edges | funnelsim step (ms) | reference step (ms) | ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for series, rows in (("consumers", results["step_cost"]), ("degree", growth["by_degree"]["rows"])):
+        for row in rows:
+            lines.append(
+                f"| by {series} | {row['consumers']:,} | {row['k']} | {row['edges']:,} | {row['funnelsim_step']['median'] * 1000:.2f} | "
+                f"{row['reference_step']['median'] * 1000:.2f} | {row['ratio']:.2f} |"
+            )
+    lines += [
+        "",
+        f"Slope by consumers: funnelsim {growth['by_consumers']['funnelsim_slope']:.2f}, bare reference "
+        f"{growth['by_consumers']['reference_slope']:.2f}. By mean degree: funnelsim "
+        f"{growth['by_degree']['funnelsim_slope']:.2f}, bare reference {growth['by_degree']['reference_slope']:.2f}.",
+        "",
+    ]
+    return lines
+
+
+def _sweep(sweep: dict) -> list[str]:
+    lines = [
+        "## 5. Sweep throughput",
+        "",
+        f"{sweep['runs']} runs of the baseline scenario at {sweep['consumers']:,} consumers and {sweep['steps']} steps, "
+        "through `run_sweep` and the Parquet results store (as `funnelsim sweep` does); wall time from opening the "
+        f"executor to closing it, median of {sweep['repetitions']}.",
+        "",
+        "| executor | wall (s) | runs per second | time inside runs (s) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, label in (("serial", "this process"), ("one_worker", "1 worker process"), ("two_workers", "2 worker processes")):
+        sample = sweep[name]
+        lines.append(f"| {label} | {sample['wall_seconds']:.2f} | {sample['runs_per_second']:.2f} | {sample['run_seconds_total']:.2f} |")
+    lines += [
+        "",
+        f"Parallel efficiency on 2 workers: {sweep['parallel_efficiency']:.2f}. Executor overhead per run on 1 worker: "
+        f"{sweep['overhead_per_run_seconds'] * 1000:.0f} ms beyond the runs' own time "
+        f"({sweep['overhead_vs_serial_per_run_seconds'] * 1000:.0f} ms more than running them in this process).",
+        "",
+    ]
+    return lines
+
+
+def _ms(timing: dict) -> str:
+    return f"{timing['median'] * 1000:.2f} ({timing['min'] * 1000:.2f}-{timing['max'] * 1000:.2f})"
+
+
+def _met(met: bool | None) -> str:
+    return "n/a" if met is None else ("yes" if met else "**no**")
+
+
+def _load(values) -> str:
+    return "/".join(f"{value:g}" for value in values) if values else "?"

@@ -1,0 +1,155 @@
+"""Run funnelsim's performance benchmarks, print the table and write it to benchmarks/results/.
+
+    python -m benchmarks.run            # the full set: 10,000 to 1,000,000 consumers (about 10 minutes)
+    python -m benchmarks.run --quick    # tiny sizes, seconds: checks that everything runs
+    python -m benchmarks.run --only step_cost mesa
+
+Run from the repository root. Writes ``latest.md`` (the table) and ``latest.json`` (every figure,
+with the machine it was measured on) to ``--out`` (default ``benchmarks/results``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks import report
+from benchmarks.scale import scale_run
+from benchmarks.step_cost import growth_summary, mesa_comparison, step_cost
+from benchmarks.sweep_throughput import sweep_throughput
+from benchmarks.timing import machine_description
+
+BENCHMARKS = ("step_cost", "mesa", "scale", "growth", "sweep")
+DEFAULT_OUT = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How big each benchmark is; ``--quick`` shrinks everything so the whole set takes seconds."""
+
+    step_sizes: tuple[int, ...]
+    step_warmup: int
+    step_repetitions: dict[int, int]
+    mesa_sizes: tuple[int, ...]
+    mesa_repetitions: int
+    scale_consumers: int
+    scale_steps: int
+    degree_consumers: int
+    degrees: tuple[int, ...]
+    degree_repetitions: int
+    sweep_runs: int
+    sweep_consumers: int
+    sweep_steps: int
+    sweep_repetitions: int
+
+
+FULL = Sizes(
+    step_sizes=(10_000, 100_000, 1_000_000),
+    step_warmup=20,
+    step_repetitions={10_000: 40, 100_000: 25, 1_000_000: 12},
+    mesa_sizes=(10_000, 100_000),
+    mesa_repetitions=5,
+    scale_consumers=1_000_000,
+    scale_steps=365,
+    degree_consumers=100_000,
+    degrees=(4, 10, 40),
+    degree_repetitions=20,
+    sweep_runs=32,
+    sweep_consumers=1_000,
+    sweep_steps=60,
+    sweep_repetitions=3,
+)
+
+QUICK = Sizes(
+    step_sizes=(300, 1_000),
+    step_warmup=3,
+    step_repetitions={300: 5, 1_000: 5},
+    mesa_sizes=(300,),
+    mesa_repetitions=3,
+    scale_consumers=2_000,
+    scale_steps=10,
+    degree_consumers=1_000,
+    degrees=(4, 10),
+    degree_repetitions=5,
+    sweep_runs=2,
+    sweep_consumers=200,
+    sweep_steps=3,
+    sweep_repetitions=1,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes: check that every benchmark runs")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, metavar="NAME", help=f"run only these: {', '.join(BENCHMARKS)}")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for latest.md and latest.json (default: %(default)s)")
+    args = parser.parse_args(argv)
+    chosen = set(args.only or BENCHMARKS)
+    sizes = QUICK if args.quick else FULL
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        print(f"benchmarks: error: --out {out}: cannot create the folder ({error.strerror})", file=sys.stderr)
+        return 2
+
+    results: dict[str, object] = {"quick": args.quick, "machine": machine_description()}
+    started = time.perf_counter()
+    if "step_cost" in chosen or "growth" in chosen:
+        results["step_cost"] = [
+            _progress(f"step cost at {n:,} consumers", step_cost, n, 10, sizes.step_warmup, sizes.step_repetitions[n])
+            for n in sizes.step_sizes
+        ]
+    if "mesa" in chosen:
+        results["mesa"] = [
+            _progress(f"idiomatic Mesa at {n:,} consumers", mesa_comparison, n, sizes.step_warmup, sizes.mesa_repetitions)
+            for n in sizes.mesa_sizes
+        ]
+    if "scale" in chosen:
+        n, steps = sizes.scale_consumers, sizes.scale_steps
+        results["scale"] = {
+            "run": _progress(f"scale: {n:,} consumers, {steps} steps", scale_run, n, steps),
+            "build_without_consumer_agents": _progress("scale: build only, no consumer agents", scale_run, n, 0, False),
+        }
+    if "growth" in chosen:
+        degree_rows = [
+            _progress(
+                f"growth: mean degree {k} at {sizes.degree_consumers:,} consumers",
+                step_cost, sizes.degree_consumers, k, sizes.step_warmup, sizes.degree_repetitions,
+            )  # fmt: skip
+            for k in sizes.degrees
+        ]
+        results["growth"] = {
+            "by_consumers": growth_summary(results["step_cost"]),
+            "by_degree": {"rows": degree_rows, **growth_summary(degree_rows)},
+        }
+    if "sweep" in chosen:
+        results["sweep"] = _progress(
+            "sweep throughput", sweep_throughput, sizes.sweep_runs, sizes.sweep_consumers, sizes.sweep_steps, sizes.sweep_repetitions
+        )
+    results["elapsed_seconds"] = time.perf_counter() - started
+    results["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
+
+    text = report.markdown(results)
+    print(text)
+    (out / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    (out / "latest.md").write_text(text, encoding="utf-8")
+    print(f"written: {out / 'latest.md'} and {out / 'latest.json'}", file=sys.stderr)
+    return 0
+
+
+def _progress(label: str, function, *args):
+    print(f"[benchmarks] {label} ...", file=sys.stderr, flush=True)
+    start = time.perf_counter()
+    result = function(*args)
+    print(f"[benchmarks] {label}: {time.perf_counter() - start:.1f} s", file=sys.stderr, flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Benchmark 5: a sweep of many small runs through funnelsim's own sweep loop, on this process,
+on one worker process and on two; parallel efficiency and the executor's overhead per run.
+
+It uses the same public pieces ``funnelsim sweep`` uses (sweep file -> plan -> executor ->
+``run_sweep`` -> Parquet results store), so the figures include writing the results.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from funnelsim.experiments.executors import open_executor
+from funnelsim.experiments.results_store import ResultsStore, read_runs
+from funnelsim.experiments.sweep_plan import load_run_function, make_plan
+from funnelsim.experiments.sweep_runner import run_sweep
+from funnelsim.experiments.sweep_spec import parse_sweep_text
+
+SWEEP_TEMPLATE = """\
+description = "benchmark: many small runs"
+scenario = "baseline"
+steps = {steps}
+replications = {replications}
+seed = 1
+
+[fixed]
+"market.consumers" = {consumers}
+
+[parameters]
+"firms.0.price" = {{ levels = {levels} }}
+
+[design]
+kind = "grid"
+
+[outputs]
+summary = ["customers", "market_share", "profit"]
+"""
+
+
+def sweep_text(runs: int, consumers: int, steps: int) -> str:
+    """A grid over up to four prices with enough replications for about ``runs`` runs."""
+    levels = [1800.0, 2000.0, 2200.0, 2400.0][: max(1, min(4, runs))]
+    replications = -(-runs // len(levels))
+    return SWEEP_TEMPLATE.format(steps=steps, replications=replications, consumers=consumers, levels=levels)
+
+
+def time_sweep(text: str, workers: int | None, folder: Path) -> dict:
+    """Wall time of one whole sweep (executor start to shutdown) and the runs' own time."""
+    sweep_file = folder / "sweep.toml"
+    sweep_file.write_text(text, encoding="utf-8")
+    plan = make_plan(parse_sweep_text(text, str(sweep_file)), sweep_file, seed=1)
+    run_function = load_run_function(plan.run_function)
+    out = folder / ("serial" if workers is None else f"workers-{workers}")
+    start = time.perf_counter()
+    with open_executor(workers=workers, serial=workers is None) as handle:
+        with ResultsStore.create(out, {"seed": plan.seed, "n_runs": plan.n_runs}, plan.point_table(), text) as store:
+            outcome = run_sweep(plan, store, handle, run_function, progress=False)
+    wall = time.perf_counter() - start
+    if outcome.failed:
+        raise RuntimeError(f"{outcome.failed} benchmark runs failed; see {out}")
+    runs = read_runs(out)
+    return {
+        "workers": workers or 0,
+        "runs": plan.n_runs,
+        "wall_seconds": wall,
+        "runs_per_second": plan.n_runs / wall,
+        "run_seconds_total": float(runs["elapsed_seconds"].sum()),
+    }
+
+
+def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int) -> dict:
+    """Median over repetitions of serial, 1-worker and 2-worker sweeps, taken in alternation."""
+    text = sweep_text(runs, consumers, steps)
+    samples: dict[str, list[dict]] = {"serial": [], "one_worker": [], "two_workers": []}
+    with tempfile.TemporaryDirectory() as scratch:
+        for repetition in range(repetitions):
+            for name, workers in (("serial", None), ("one_worker", 1), ("two_workers", 2)):
+                folder = Path(scratch) / f"{name}-{repetition}"
+                folder.mkdir()
+                samples[name].append(time_sweep(text, workers, folder))
+    medians = {name: _median_sample(values) for name, values in samples.items()}
+    one, two, serial = medians["one_worker"], medians["two_workers"], medians["serial"]
+    total_runs = one["runs"]
+    return {
+        "runs": total_runs,
+        "consumers": consumers,
+        "steps": steps,
+        "repetitions": repetitions,
+        **medians,
+        "parallel_efficiency": two["runs_per_second"] / (2 * one["runs_per_second"]),
+        # Time the one-worker pool spends beyond the runs themselves (start-up, pickling, results), per run.
+        "overhead_per_run_seconds": (one["wall_seconds"] - one["run_seconds_total"]) / total_runs,
+        # The same measured against running the runs in this process, through the same loop and store.
+        "overhead_vs_serial_per_run_seconds": (one["wall_seconds"] - serial["wall_seconds"]) / total_runs,
+    }
+
+
+def _median_sample(values: list[dict]) -> dict:
+    ordered = sorted(values, key=lambda sample: sample["wall_seconds"])
+    return ordered[len(ordered) // 2]
