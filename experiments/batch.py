@@ -16,8 +16,9 @@ from __future__ import annotations
 import multiprocessing
 import queue
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,7 +124,11 @@ def _run_in_pool(
     )
     tables: dict[int, pd.DataFrame] = {}
     try:
-        pending = {pool.submit(_run_in_worker, task): task.replication for task in tasks}
+        with _sigint_ignored():
+            # Workers are started by submit; started while SIGINT is ignored, they ignore it from
+            # the first instruction (Python keeps an inherited SIG_IGN), so a Ctrl-C sent to the
+            # whole process group cannot print tracebacks from half-started workers.
+            pending = {pool.submit(_run_in_worker, task): task.replication for task in tasks}
         while pending:
             done, _ = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
             _drain(progress_queue, on_progress)
@@ -138,6 +143,19 @@ def _run_in_pool(
         progress_queue.cancel_join_thread()
     pool.shutdown(wait=True)
     return [tables[task.replication] for task in tasks]
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    try:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    except ValueError:  # not the main thread: signals are not ours to change
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _drain(progress_queue, on_progress: Callable[[int], Any] | None) -> None:
