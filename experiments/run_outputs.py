@@ -135,9 +135,14 @@ def _cell(mean: float, spread: float, kind: str) -> str:
         "percent": (100.0, "{:.1f}", "%"),
         "ratio": (1.0, "{:.2f}", ""),
     }[kind]
-    text = pattern.format(mean * scale) + suffix
+    mean, spread = mean * scale, spread * scale
+    if kind in ("count", "money") and spread > 0:
+        # Show no more digits than the spread supports: 1,392,400 ± 86,849 -> 1,392,000 ± 87,000.
+        unit = 10 ** max(0, math.floor(math.log10(spread)) - 1)
+        mean, spread = round(mean / unit) * unit, round(spread / unit) * unit
+    text = pattern.format(mean) + suffix
     if not math.isnan(spread):
-        text += " ± " + pattern.format(spread * scale)
+        text += " ± " + pattern.format(spread)
     return text
 
 
