@@ -159,13 +159,16 @@ def _sigint_ignored() -> Iterator[None]:
 
 
 def _drain(progress_queue, on_progress: Callable[[int], Any] | None) -> None:
+    """Pass on the steps workers finished; report 0 when there are none, so a progress bar
+    still shows up (and its clock runs) while the workers are starting."""
+    finished = 0
     while True:
         try:
-            steps = progress_queue.get_nowait()
+            finished += progress_queue.get_nowait()
         except queue.Empty:
-            return
-        if on_progress is not None:
-            on_progress(steps)
+            break
+    if on_progress is not None:
+        on_progress(finished)
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:

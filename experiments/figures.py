@@ -161,7 +161,7 @@ def market_share_figure(context: _Context) -> Figure:
     for firm in context.firms:
         _plot_band(axes, context, 100 * context.table["market_share"], firm, context.colours[firm])
     _style(axes, "Share of all customers", "market share (%)", context)
-    axes.set_ylim(0, 100)
+    axes.set_ylim(-2, 102)  # a share of exactly 0 or 100 stays visible off the frame
     return _finish(figure, context, "market share")
 
 

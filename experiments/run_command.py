@@ -172,9 +172,10 @@ def _run_and_write(args, scenario, overrides, directory: Path, seed: int, seeds:
         )
         with bar:
             timeseries = run_batch(scenario.to_dict(), steps, seeds, workers, bar.update)
-        summary = summarize(timeseries)
-        run_outputs.write_tables(temporary, timeseries, summary)
-        draw_figures(timeseries, temporary / run_outputs.FIGURES, scenario.name, scenario.market.step_unit)
+            bar.set_postfix_str("writing tables and figures")  # a few seconds for a long run
+            summary = summarize(timeseries)
+            run_outputs.write_tables(temporary, timeseries, summary)
+            draw_figures(timeseries, temporary / run_outputs.FIGURES, scenario.name, scenario.market.step_unit)
         manifest = {
             "kind": "funnelsim run",
             "arguments": sys.argv[1:],

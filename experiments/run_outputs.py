@@ -136,6 +136,8 @@ def _cell(mean: float, spread: float, kind: str) -> str:
         "ratio": (1.0, "{:.2f}", ""),
     }[kind]
     mean, spread = mean * scale, spread * scale
+    if kind == "money" and 0 < abs(mean) < 100:
+        pattern = "{:,.2f}"  # small amounts (a cost per customer of 0.004) keep their cents
     if kind in ("count", "money") and spread > 0:
         # Show no more digits than the spread supports: 1,392,400 ± 86,849 -> 1,392,000 ± 87,000.
         unit = 10 ** max(0, math.floor(math.log10(spread)) - 1)
