@@ -122,6 +122,13 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             except SweepAborted as error:
                 print(f"funnelsim sweep: stopped: {error}; finished runs are saved, rerun with --resume", file=sys.stderr)
                 return EXIT_RUNS_FAILED
+            except KeyboardInterrupt:
+                print(
+                    f"finished runs are saved in {out}; to finish the sweep: "
+                    f"funnelsim sweep {args.sweep_file} --out {out} --resume",
+                    file=sys.stderr,
+                )
+                raise
 
     if outcome.finished_before:
         print(f"resumed: {outcome.finished_before} runs were already done", file=sys.stderr)
