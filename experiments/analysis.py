@@ -64,6 +64,7 @@ class AnalysisReport:
     indices: pd.DataFrame | None = None  # tidy: measure, parameter, then the method's columns
     notes: list[str] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    heatmap_pair: tuple[str, str] | None = None  # the two parameters of the heat map; the first two if None
 
     def text(self) -> str:
         manifest = self.results.manifest
@@ -99,12 +100,25 @@ def load_results(directory: str | Path) -> SweepResults:
     return SweepResults(directory, manifest, read_design(directory), runs)
 
 
-def analyze_sweep(directory: str | Path, output: str | None = None, figures: bool = True) -> AnalysisReport:
+def analyze_sweep(
+    directory: str | Path,
+    output: str | None = None,
+    figures: bool = True,
+    heatmap_pair: tuple[str, str] | None = None,
+) -> AnalysisReport:
     results = load_results(directory)
     chosen = choose_output(results, output)
+    if heatmap_pair is not None:
+        for name in heatmap_pair:
+            if name not in results.parameters:
+                raise UsageError(f"--heatmap {name}: not a parameter of this sweep ({', '.join(results.parameters)})")
+        if heatmap_pair[0] == heatmap_pair[1]:
+            raise UsageError("--heatmap: name two different parameters")
     folder = results.directory / ANALYSIS_FOLDER
     folder.mkdir(exist_ok=True)
-    report = AnalysisReport(results=results, output=chosen, point_table=point_table(results))
+    report = AnalysisReport(
+        results=results, output=chosen, point_table=point_table(results), heatmap_pair=heatmap_pair
+    )
     report.files.append(_write_csv(report.point_table, folder / "points.csv"))
 
     kind = results.manifest["design"]["kind"]

@@ -26,8 +26,9 @@ def draw_figures(report, folder: Path) -> list[Path]:
             files.append(_save(sobol_figure(table, output), folder / "sobol_indices.png"))
         else:
             files.append(_save(morris_figure(table, output), folder / "morris_indices.png"))
-    if len(results.parameters) >= 2:
-        first, second = results.parameters[:2]
+    pair = report.heatmap_pair or tuple(results.parameters[:2])
+    if len(pair) == 2:
+        first, second = pair
         files.append(_save(heatmap_figure(results, output, first, second), folder / "heatmap.png"))
     return files
 
@@ -100,7 +101,7 @@ def heatmap_figure(results, output: str, first: str, second: str) -> Figure:
         .unstack("column")
         .reindex(index=range(len(row_labels)), columns=range(len(column_labels)))
     )
-    figure = Figure(figsize=(0.75 * len(column_labels) + 2.8, 0.45 * len(row_labels) + 2.0), layout="constrained")
+    figure = Figure(figsize=(max(5.5, 0.75 * len(column_labels) + 2.8), 0.45 * len(row_labels) + 2.0), layout="constrained")
     axis = figure.subplots()
     image = axis.imshow(table.to_numpy(float), origin="lower", aspect="auto", cmap="viridis")
     axis.set_xticks(range(len(column_labels)), column_labels, rotation=30 if len(column_labels) > 6 else 0)
@@ -113,11 +114,11 @@ def heatmap_figure(results, output: str, first: str, second: str) -> Figure:
         middle = np.nanmean(values)
         for (row, column), value in np.ndenumerate(values):
             if np.isfinite(value):
-                axis.text(column, row, f"{value:.3g}", ha="center", va="center", fontsize=7,
+                axis.text(column, row, _compact(value), ha="center", va="center", fontsize=7,
                           color="white" if value < middle else "black")
     others = [name for name in results.parameters if name not in (first, second)]
     averaged = "replications and " + ", ".join(others) if others else "replications"
-    axis.set_title(f"{output}: mean over {averaged}", fontsize=10)
+    axis.set_title(f"{output}\n(mean over {averaged})", fontsize=10)
     return figure
 
 
@@ -153,9 +154,17 @@ def _is_discrete(values: pd.Series) -> bool:
     return values.nunique() <= MAX_DISCRETE_VALUES
 
 
+def _compact(value: float) -> str:
+    """Short cell labels: -28.8k rather than -2.88e+04."""
+    for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
 def _label(value) -> str:
-    if isinstance(value, (float, np.floating)):
-        return f"{value:.3g}"
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
     return str(value)
 
 

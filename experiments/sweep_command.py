@@ -67,6 +67,12 @@ def register(subparsers) -> None:
         help="measure to draw and report, e.g. 'Firm A.profit' or just 'profit' for the first firm "
         "(default: the sweep's first summary output)",
     )
+    analyze.add_argument(
+        "--heatmap",
+        nargs=2,
+        metavar=("ROWS", "COLUMNS"),
+        help="the two parameters of the heat map (default: the sweep's first two)",
+    )
     analyze.add_argument("--no-figures", action="store_true", help="write tables only")
     analyze.set_defaults(handler=run_analyze_command)
 
@@ -149,7 +155,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 def run_analyze_command(args: argparse.Namespace) -> int:
     from funnelsim.experiments.analysis import analyze_sweep
 
-    report = analyze_sweep(Path(args.directory), output=args.output, figures=not args.no_figures)
+    pair = tuple(args.heatmap) if args.heatmap else None
+    report = analyze_sweep(Path(args.directory), output=args.output, figures=not args.no_figures, heatmap_pair=pair)
     print(report.text())
     return EXIT_OK
 
