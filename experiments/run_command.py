@@ -178,7 +178,11 @@ def _run_and_write(args, scenario, overrides, directory: Path, seed: int, seeds:
             draw_figures(timeseries, temporary / run_outputs.FIGURES, scenario.name, scenario.market.step_unit)
         manifest = {
             "kind": "funnelsim run",
-            "arguments": sys.argv[1:],
+            "options": {
+                "scenario": args.scenario, "out": str(directory), "replications": args.replications,
+                "steps": args.steps, "seed": args.seed, "set": args.set, "workers": args.workers,
+                "overwrite": args.overwrite,
+            },
             "scenario_source": args.scenario,
             "overrides": overrides,
             "replications": len(seeds),

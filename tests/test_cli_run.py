@@ -134,15 +134,14 @@ def test_the_same_seed_repeats_exactly_and_two_workers_give_the_same_tables(run_
     assert serial_again.stdout.splitlines()[2:10] == parallel.stdout.splitlines()[2:10]
 
 
-def test_overwrite_replaces_an_earlier_results_folder(tmp_path):
+def test_overwrite_replaces_an_earlier_results_folder(run_a, tmp_path):
+    earlier, _ = run_a
     out = tmp_path / "out"
-    first = funnelsim("run", "baseline", "--set", "market.consumers=100", "--steps", "3", "-r", "1", "--seed", "1",
-                      "--out", "out", cwd=tmp_path)
-    assert first.returncode == 0, first.stderr
+    shutil.copytree(earlier, out)
     (out / "stale.txt").write_text("from before")
-    second = funnelsim("run", "baseline", "--set", "market.consumers=100", "--steps", "5", "-r", "1", "--seed", "1",
+    result = funnelsim("run", "baseline", "--set", "market.consumers=100", "--steps", "5", "-r", "1", "--seed", "1",
                        "--out", "out", "--overwrite", cwd=tmp_path)
-    assert second.returncode == 0, second.stderr
+    assert result.returncode == 0, result.stderr
     assert not (out / "stale.txt").exists()
     assert pd.read_parquet(out / "timeseries.parquet")["step"].max() == 5
     assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no temporary folders left

@@ -64,11 +64,17 @@ def test_rows_show_what_the_schema_says():
     assert rows["network.path"][0] == "text (optional)"
 
 
-def test_check_mode_tells_a_stale_file_from_a_current_one(tmp_path):
+def test_check_mode_tells_a_stale_file_from_a_current_one(tmp_path, capsys):
     stale = tmp_path / "reference.md"
     stale.write_text("# old\n")
-    command = [sys.executable, "-m", "funnelsim.experiments.scenario_docs", "--output", str(stale)]
-    assert subprocess.run([*command, "--check"], capture_output=True).returncode == 1
-    assert subprocess.run(command, capture_output=True).returncode == 0
-    assert subprocess.run([*command, "--check"], capture_output=True).returncode == 0
+    assert scenario_docs.main(["--output", str(stale), "--check"]) == 1
+    assert scenario_docs.main(["--output", str(stale)]) == 0
+    assert scenario_docs.main(["--output", str(stale), "--check"]) == 0
     assert stale.read_text(encoding="utf-8") == scenario_docs.render()
+
+
+def test_the_module_runs_as_a_script():
+    result = subprocess.run(
+        [sys.executable, "-m", "funnelsim.experiments.scenario_docs", "--output", "-"], capture_output=True, text=True
+    )
+    assert result.returncode == 0 and result.stdout == scenario_docs.render()
