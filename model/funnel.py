@@ -30,11 +30,23 @@ def paid_price(firm: Firm) -> float:
 
 
 def decay_awareness(state: ConsumerState, market: Market, memorability: np.ndarray) -> None:
-    """Awareness fades; jingle listeners forget more slowly; faint awareness is reset to zero."""
-    if market.awareness_decay > 0:
-        slower = 1.0 - memorability[:, None] * state.memorable
-        state.awareness *= 1.0 - market.awareness_decay * slower
-    state.awareness[state.awareness < market.forget_below] = 0.0
+    """Awareness fades; jingle listeners forget more slowly; faint awareness is reset to zero.
+
+    Each consumer's factor is one of two numbers per firm (jingle listener or not), so it is
+    applied as a scalar, and per listener only where a firm has any, instead of building an
+    (firms, n) factor array every step.
+    """
+    decay = market.awareness_decay
+    for firm, row in enumerate(state.awareness):
+        if decay > 0:
+            plain = 1.0 - decay * 1.0
+            slower = 1.0 - decay * (1.0 - memorability[firm])
+            listeners = state.memorable[firm]
+            if slower != plain and listeners.any():
+                np.multiply(row, np.where(listeners, slower, plain), out=row)
+            else:
+                row *= plain
+        np.copyto(row, 0.0, where=row < market.forget_below)
 
 
 def expire_cold_leads(state: ConsumerState, market: Market, ledger: Ledger, step: int) -> None:
@@ -65,9 +77,12 @@ def form_leads(
     (Gumbel noise on its logarithm), so each eligible firm is chosen with chance proportional
     to its attractiveness (a logit choice) rather than the loudest firm taking everyone.
     """
-    free = np.flatnonzero(
-        state.in_market & (state.customer_of == NOBODY) & (state.lead_of == NOBODY) & (state.next_lead_step <= step)
-    )
+    # Only consumers whose awareness of some firm reaches their threshold can become leads: find
+    # those first (few), then check the rest of the conditions on them alone.
+    passing = np.flatnonzero((state.awareness >= state.threshold).any(axis=0) & state.in_market)
+    free = passing[
+        (state.customer_of[passing] == NOBODY) & (state.lead_of[passing] == NOBODY) & (state.next_lead_step[passing] <= step)
+    ]
     if free.size == 0:
         return
     awareness = state.awareness[:, free]

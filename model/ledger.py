@@ -55,16 +55,32 @@ ITEMS = OTHER_ITEMS + COST_ITEMS
 
 
 class Ledger:
-    """Per-step amounts for each firm, reset at the start of every step, plus running totals."""
+    """Per-step amounts for each firm, reset at the start of every step, plus running totals.
+
+    The amounts live in two (items, firms) arrays; ``step[item]`` and ``total[item]`` are views
+    of their rows, so opening and closing a step are one array operation each.
+    """
 
     def __init__(self, firms: int):
         self.firms = firms
-        self.step = {item: np.zeros(firms) for item in ITEMS}
-        self.total = {item: np.zeros(firms) for item in ITEMS}
+        self._step_values = np.zeros((len(ITEMS), firms))
+        self._total_values = np.zeros((len(ITEMS), firms))
+        self._bind_views()
+
+    def _bind_views(self) -> None:
+        self.step = dict(zip(ITEMS, self._step_values))
+        self.total = dict(zip(ITEMS, self._total_values))
+
+    def __getstate__(self) -> dict:
+        # Views would unpickle as separate arrays; keep the two blocks and rebuild the views.
+        return {"firms": self.firms, "_step_values": self._step_values, "_total_values": self._total_values}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._bind_views()
 
     def open_step(self) -> None:
-        for values in self.step.values():
-            values[:] = 0.0
+        self._step_values.fill(0.0)
 
     def add(self, item: str, firm: int, amount: float) -> None:
         self.step[item][firm] += amount
@@ -74,8 +90,11 @@ class Ledger:
         self.step[item] += np.bincount(firms, weights=np.broadcast_to(amounts, firms.shape), minlength=self.firms)
 
     def close_step(self) -> None:
-        for item in ITEMS:
-            self.total[item] += self.step[item]
+        self._total_values += self._step_values
+
+    def step_copy(self) -> dict[str, np.ndarray]:
+        """This step's amounts by item, as rows of one fresh array."""
+        return dict(zip(ITEMS, self._step_values.copy()))
 
     def profit(self, totals: bool = False) -> np.ndarray:
         book = self.total if totals else self.step

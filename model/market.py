@@ -42,6 +42,16 @@ def _column(model: MarketModel, column: str) -> tuple[float, ...]:
     return tuple(model.current_row[column].tolist())
 
 
+class RowCollector(mesa.DataCollector):
+    """Mesa's DataCollector for the model's per-firm columns, without its deepcopy per column per
+    step: every reporter here returns a fresh tuple of Python floats, which nothing can change
+    afterwards, so there is nothing to copy. ``model_vars`` and the data frames are Mesa's own."""
+
+    def collect(self, model: mesa.Model) -> None:
+        for name, reporter in self.model_reporters.items():
+            self.model_vars[name].append(reporter(model))
+
+
 class MarketModel(mesa.Model):
     """One market. ``MarketModel(scenario, rng=seed)``; ``run()`` returns the tidy table.
 
@@ -72,11 +82,12 @@ class MarketModel(mesa.Model):
         self.ledger = Ledger(len(sc.firms))
         self._memorability = np.array([firm.marketing.jingles.memorability for firm in sc.firms])
         self._create_firm_agents()
-        if consumer_agents:
-            # One agent per consumer, for inspection; their rules run on the arrays.
-            for row in range(sc.market.consumers):
-                Consumer(self, row)
-        self.datacollector = mesa.DataCollector(
+        # One Mesa agent per consumer, for inspection; their rules run on the arrays, so the
+        # agents are made the first time anyone looks at the model's agents (see
+        # _make_consumer_agents): a run that never looks never pays for a million of them.
+        self._consumer_agents_pending = consumer_agents
+        self._consumer_agents: list[Consumer] = []
+        self.datacollector = RowCollector(
             model_reporters={column: functools.partial(_column, column=column) for column in COLUMNS}
         )
         self.current_row = self._row()
@@ -89,20 +100,56 @@ class MarketModel(mesa.Model):
         out_market_idx = np.flatnonzero(~state.in_market)
         self.channel_contexts: list[ChannelContext] = []
         self.salespeople: list[list[Salesperson]] = []
+        marketers: list[Marketer] = []
         for f, firm in enumerate(sc.firms):
             audience = audience_for(firm, self.network.degree, state.segment)
             context = ChannelContext(f, firm, state, FirmMarketingState(), audience, in_market_idx, out_market_idx, self.rng)
             self.channel_contexts.append(context)
             for _ in range(firm.marketing.marketers):
-                Marketer(self, f, context, 1.0 / firm.marketing.marketers)
+                marketers.append(Marketer(self, f, context, 1.0 / firm.marketing.marketers))
             skills = beta_draws(firm.sales.skill, sc.market.heterogeneity, firm.sales.salespeople, self.rng)
             self.salespeople.append([Salesperson(self, f, float(skill)) for skill in skills])
             bought = self.rng.random(state.size) < firm.marketing.email.bought_list_share
             state.on_bought_list[f] = bought
+        self._marketers = mesa.agent.AgentSet(marketers, random=self.random)
 
     @property
     def marketers(self) -> mesa.agent.AgentSet:
-        return self.agents_by_type.get(Marketer, mesa.agent.AgentSet([], random=self.random))
+        """The marketers of every firm, in the order they were made (firm by firm)."""
+        return self._marketers
+
+    # ----------------------------------------------------------------------------------------
+    # Consumer agents, made on first look. Mesa's agent registry is reached through these
+    # properties, so model.agents, model.agents_by_type[Consumer] and model.agent_types always
+    # include the consumers when consumer_agents is on; they are simply made late.
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        self._make_consumer_agents()
+        return super().agents
+
+    @property
+    def agents_by_type(self) -> dict[type[mesa.Agent], mesa.agent.AgentSet]:
+        self._make_consumer_agents()
+        return super().agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        self._make_consumer_agents()
+        return super().agent_types
+
+    def consumer(self, row: int) -> Consumer:
+        """The Mesa agent of consumer ``row`` (needs ``consumer_agents=True``, the default)."""
+        self._make_consumer_agents()
+        if not self._consumer_agents:
+            raise ValueError("this model was built with consumer_agents=False: it has no consumer agents")
+        return self._consumer_agents[row]
+
+    def _make_consumer_agents(self) -> None:
+        """Make one Consumer agent per row, once. They take the ids after the firms' agents,
+        as they would if they had been made with the model."""
+        if getattr(self, "_consumer_agents_pending", False):
+            self._consumer_agents_pending = False
+            self._consumer_agents = [Consumer(self, row) for row in range(self.consumers.size)]
 
     # ----------------------------------------------------------------------------------------
     def step(self) -> None:

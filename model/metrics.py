@@ -62,14 +62,14 @@ COLUMNS = (
 def firm_row(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray, busy: np.ndarray) -> dict[str, np.ndarray]:
     """All columns for every firm at the end of a step, as arrays of length ``firms``."""
     row: dict[str, np.ndarray] = dict(state.stage_counts())
-    lead_firm = state.lead_of[state.lead_of >= 0].astype(np.int64)
-    worked = state.being_worked[state.lead_of >= 0]
+    leads = np.flatnonzero(state.lead_of >= 0)
+    lead_firm = state.lead_of[leads].astype(np.int64)
+    worked = state.being_worked[leads]
     row["leads_in_progress"] = np.bincount(lead_firm[worked], minlength=state.firms)
     row["queue_length"] = row["leads"] - row["leads_in_progress"]
     row["salespeople"] = salespeople
     row["utilization"] = np.divide(busy, salespeople, out=np.zeros(state.firms), where=salespeople > 0)
-    for item in ITEMS:
-        row[item] = ledger.step[item].copy()
+    row.update(ledger.step_copy())
     for book, prefix in ((ledger.step, ""), (ledger.total, "cumulative_")):
         spend = sum(book[f"spend_{channel}"] for channel in CHANNELS)
         row[f"{prefix}marketing_spend"] = spend
