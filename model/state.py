@@ -139,5 +139,7 @@ def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Distinct values in order and how often each occurs: np.unique(return_counts=True) by
     sorting, which numpy 2's hashing path makes several times slower on small arrays."""
     ordered = np.sort(values)
+    if ordered.size == 0:
+        return ordered, np.empty(0, dtype=np.int64)
     starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
     return ordered[starts], np.diff(np.append(starts, ordered.size))

@@ -1,0 +1,98 @@
+"""The step's fast paths give exactly what the plain formulas give, and consumer agents made on
+first look behave like agents made with the model."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+
+from funnelsim import MarketModel
+from funnelsim.agents.consumer import Consumer
+from funnelsim.agents.marketer import Marketer
+from funnelsim.agents.salesperson import Salesperson
+from funnelsim.model.funnel import decay_awareness
+from funnelsim.model.ledger import Ledger
+from funnelsim.model.network import watts_strogatz_network
+from funnelsim.model.scenario import Market, WordOfMouth
+from funnelsim.model.state import _counts
+from funnelsim.model.word_of_mouth import hearers, hearing_chance
+
+
+@pytest.mark.parametrize("beta", [0.01, 0.05, 0.5, 0.999999, 1.0])
+@pytest.mark.parametrize("form", ["contagion", "fraction"])
+def test_hearers_are_the_plain_bernoulli_draws(beta, form):
+    network = watts_strogatz_network(3000, 10, 0.1, seed=4)
+    rng = np.random.default_rng(8)
+    exposure = rng.exponential(2.0, size=(3000, 2)) * (rng.random((3000, 2)) < 0.8)  # zeros too
+    susceptibility = rng.random(3000)
+    settings = WordOfMouth(form=form, beta=beta)
+    fast = hearers(exposure, network, settings, susceptibility, np.random.default_rng(21))
+    plain = np.random.default_rng(21).random(exposure.shape) < hearing_chance(exposure, network, settings, susceptibility)
+    assert np.array_equal(fast, np.flatnonzero(plain))
+    assert fast.size > 0
+
+
+def test_decay_matches_the_array_formula_for_listeners_and_others():
+    rng = np.random.default_rng(2)
+    market = Market(awareness_decay=0.07, forget_below=0.05)
+    memorability = np.array([0.6, 0.0, 0.3])
+
+    class State:
+        awareness = rng.random((3, 500))
+        memorable = rng.random((3, 500)) < 0.2
+
+    State.memorable[2] = False  # a firm whose jingle reached nobody
+    expected = State.awareness * (1.0 - market.awareness_decay * (1.0 - memorability[:, None] * State.memorable))
+    expected[expected < market.forget_below] = 0.0
+    decay_awareness(State, market, memorability)
+    assert np.array_equal(State.awareness, expected)
+
+
+def test_counts_equal_numpys_unique():
+    values = np.random.default_rng(1).integers(0, 50, size=400)
+    for got, want in zip(_counts(values), np.unique(values, return_counts=True)):
+        assert np.array_equal(got, want)
+    assert all(part.size == 0 for part in _counts(np.empty(0, dtype=np.int64)))
+
+
+def test_ledger_views_survive_pickling():
+    ledger = Ledger(2)
+    ledger.add("revenue", 1, 5.0)
+    ledger.close_step()
+    clone = pickle.loads(pickle.dumps(ledger))
+    clone.open_step()
+    clone.add("revenue", 1, 2.0)
+    clone.close_step()
+    assert clone.total["revenue"].tolist() == [0.0, 7.0]
+    assert ledger.total["revenue"].tolist() == [0.0, 5.0]
+
+
+def test_consumer_agents_are_made_on_first_look_with_the_ids_they_would_have_had(small_baseline):
+    model = MarketModel(small_baseline(consumers=150), rng=4)
+    model.run(5)
+    firm_agents = len(model.marketers) + sum(len(people) for people in model.salespeople)
+    consumers = model.agents_by_type[Consumer]
+    assert len(consumers) == 150 and len(model.agents) == 150 + firm_agents
+    assert {Consumer, Marketer, Salesperson} <= set(model.agent_types)
+    last_firm_agent = max(agent.unique_id for agent in model.agents if not isinstance(agent, Consumer))
+    assert min(agent.unique_id for agent in consumers) == last_firm_agent + 1
+    agent = model.consumer(42)
+    assert agent.row == 42 and agent in consumers and agent.awareness(0) == model.consumers.awareness[0, 42]
+    again = model.agents_by_type[Consumer]
+    assert len(again) == 150  # made once
+
+
+def test_without_consumer_agents_there_are_none_to_look_at(small_baseline):
+    model = MarketModel(small_baseline(consumers=80), rng=4, consumer_agents=False)
+    assert Consumer not in model.agents_by_type
+    with pytest.raises(ValueError, match="consumer_agents=False"):
+        model.consumer(0)
+
+
+def test_looking_at_agents_changes_no_result(small_baseline):
+    scenario = small_baseline(consumers=300, steps=12)
+    looked = MarketModel(scenario, rng=9)
+    _ = looked.agents  # made before the run
+    assert MarketModel(scenario, rng=9).run().equals(looked.run())
