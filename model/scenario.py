@@ -185,10 +185,10 @@ class Jingles(Section):
 
 
 class Mix(Section):
-    email: Probability = 0.25
-    blogging: Probability = 0.25
-    media: Probability = 0.25
-    jingles: Probability = 0.25
+    email: Probability = Field(0.25, description="Share of the promotion budget spent on email.")
+    blogging: Probability = Field(0.25, description="Share spent on blogging (content).")
+    media: Probability = Field(0.25, description="Share spent on media buys.")
+    jingles: Probability = Field(0.25, description="Share spent on jingles (production, then airtime).")
 
     def shares(self) -> tuple[float, ...]:
         return tuple(getattr(self, channel) for channel in CHANNELS)
