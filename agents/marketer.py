@@ -28,5 +28,5 @@ class Marketer(mesa.Agent):
             ledger.add("consumers_reached", f, reach.consumers.size)
             for item, amount in reach.counts.items():
                 ledger.add(item, f, amount)
-            state.raise_awareness(f, reach.consumers, reach.lift)
+            state.raise_awareness(f, reach.consumers, reach.lift, reach.distinct)
             state.touch(f, reach.consumers, CHANNEL_CODE[channel], self.model.steps)

@@ -98,7 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"benchmarks: error: --out {out}: cannot create the folder ({error.strerror})", file=sys.stderr)
         return 2
 
-    results: dict[str, object] = {"quick": args.quick, "machine": machine_description()}
+    command = " ".join(["python -m benchmarks.run", *(sys.argv[1:] if argv is None else argv)])
+    results: dict[str, object] = {"quick": args.quick, "command": command, "machine": machine_description()}
     started = time.perf_counter()
     if "step_cost" in chosen or "growth" in chosen:
         results["step_cost"] = [
@@ -114,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         n, steps = sizes.scale_consumers, sizes.scale_steps
         results["scale"] = {
             "run": _progress(f"scale: {n:,} consumers, {steps} steps", scale_run, n, steps),
-            "build_without_consumer_agents": _progress("scale: build only, no consumer agents", scale_run, n, 0, False),
+            "consumer_agents": _progress("scale: build, then make every consumer agent", scale_run, n, 0, True),
         }
     if "growth" in chosen:
         degree_rows = [

@@ -12,7 +12,7 @@ from pathlib import Path
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 
-def scale_run(consumers: int, steps: int, consumer_agents: bool = True, k: int = 10) -> dict:
+def scale_run(consumers: int, steps: int, look_at_agents: bool = False, k: int = 10) -> dict:
     """Run :mod:`benchmarks.scale_run` in a fresh process; add its peak RSS as the OS reports it."""
     with tempfile.TemporaryDirectory() as folder:
         result_file = Path(folder) / "result.json"
@@ -20,8 +20,8 @@ def scale_run(consumers: int, steps: int, consumer_agents: bool = True, k: int =
             sys.executable, "-m", "benchmarks.scale_run",
             "--consumers", str(consumers), "--steps", str(steps), "--k", str(k), "--result", str(result_file),
         ]  # fmt: skip
-        if not consumer_agents:
-            command.append("--no-consumer-agents")
+        if look_at_agents:
+            command.append("--look-at-agents")
         process = subprocess.Popen(command, cwd=REPOSITORY)
         # wait4 gives this child's own resource usage: ru_maxrss is its peak resident set (KiB).
         _, status, usage = os.wait4(process.pid, 0)

@@ -34,6 +34,7 @@ class Reach:
     consumers: np.ndarray
     lift: float
     counts: dict[str, float] = field(default_factory=dict)
+    distinct: bool = False  # no consumer listed twice (drawn without replacement)
 
 
 @dataclass
@@ -98,6 +99,7 @@ def email(spend: float, ctx: ChannelContext) -> Reach:
         recipients,
         params.lift,
         {"emails_sent": sends, "unsubscribes": leaving.size},
+        distinct=True,
     )
 
 
@@ -128,7 +130,7 @@ def media(spend: float, ctx: ChannelContext) -> Reach:
     params = ctx.firm.marketing.media
     impressions = 1000.0 * spend / params.cost_per_thousand
     consumers = poisson_reach(impressions, ctx.audience, ctx.rng)
-    return Reach(spend, consumers, params.lift, {"impressions": impressions})
+    return Reach(spend, consumers, params.lift, {"impressions": impressions}, distinct=True)
 
 
 def jingles(spend: float, ctx: ChannelContext) -> Reach:
@@ -140,7 +142,7 @@ def jingles(spend: float, ctx: ChannelContext) -> Reach:
     impressions = 1000.0 * airtime / params.cost_per_thousand
     consumers = poisson_reach(impressions, ctx.audience, ctx.rng)
     ctx.state.memorable[ctx.firm_index, consumers] = True
-    return Reach(spend, consumers, params.lift, {"impressions": impressions})
+    return Reach(spend, consumers, params.lift, {"impressions": impressions}, distinct=True)
 
 
 def audience_for(firm: Firm, degree: np.ndarray, segment: np.ndarray) -> Audience:

@@ -73,16 +73,20 @@ class ConsumerState:
         self.referred_by = np.full(n, NOBODY, dtype=np.int64)
 
     # ----------------------------------------------------------------------------------------
-    def raise_awareness(self, firm: int, consumers: np.ndarray, lift: float) -> None:
+    def raise_awareness(self, firm: int, consumers: np.ndarray, lift: float, distinct: bool = False) -> None:
         """a <- a + lift (1 - a) for each listed consumer, once per listing.
 
         Repeated listings compound, (1 - a) shrinking by (1 - lift) each time, which is what the
         same consumer reached twice in a step should get. The order of listings does not matter.
+        ``distinct`` says no consumer is listed twice, which saves counting them.
         """
         if consumers.size == 0 or lift <= 0.0:
             return
-        hit, times = _counts(consumers)
-        remaining = (1.0 - lift) ** times
+        if distinct:
+            hit, remaining = consumers, 1.0 - lift
+        else:
+            hit, times = _counts(consumers)
+            remaining = (1.0 - lift) ** times
         row = self.awareness[firm]
         row[hit] = 1.0 - (1.0 - row[hit]) * remaining
 

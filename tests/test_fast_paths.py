@@ -96,3 +96,16 @@ def test_looking_at_agents_changes_no_result(small_baseline):
     looked = MarketModel(scenario, rng=9)
     _ = looked.agents  # made before the run
     assert MarketModel(scenario, rng=9).run().equals(looked.run())
+
+
+def test_raising_awareness_of_distinct_consumers_needs_no_counting(small_baseline):
+    model = MarketModel(small_baseline(consumers=400), rng=2, consumer_agents=False)
+    state = model.consumers
+    state.awareness[0] = np.random.default_rng(3).random(400)
+    reached = np.random.default_rng(4).choice(400, size=120, replace=False)
+    counted = state.awareness.copy()
+    state.raise_awareness(0, reached, 0.3)
+    by_count = state.awareness.copy()
+    state.awareness[:] = counted
+    state.raise_awareness(0, reached, 0.3, distinct=True)
+    assert np.array_equal(state.awareness, by_count)
