@@ -105,7 +105,7 @@ def _unit_sample(names: list[str], design: DesignSpec, seed: int, where: str) ->
     with warnings.catch_warnings():
         # SALib and scipy only warn when a Sobol size breaks the sequence's balance; treat it
         # as the refusal it is, so a sweep never runs a design its analysis cannot use.
-        warnings.simplefilter("error")
+        warnings.simplefilter("error", UserWarning)
         try:
             if design.kind == "latin_hypercube":
                 return qmc.LatinHypercube(d=len(names), rng=rng).random(design.samples)
@@ -117,7 +117,7 @@ def _unit_sample(names: list[str], design: DesignSpec, seed: int, where: str) ->
                 from SALib.sample import morris
 
                 return morris.sample(problem, design.samples, num_levels=design.levels, seed=rng)
-        except (ValueError, UserWarning, RuntimeWarning) as error:
+        except (ValueError, UserWarning) as error:
             message = " ".join(str(error).split())
             raise UsageError(f"{where}: {design.kind} sampler rejects samples = {design.samples}: {message}") from None
     raise UsageError(f"{where}: unknown design kind '{design.kind}'")

@@ -8,7 +8,7 @@ from funnelsim.experiments.sweep_command import built_in_studies, resolve_sweep_
 from funnelsim.experiments.sweep_plan import make_plan
 from funnelsim.experiments.sweep_spec import read_sweep_file
 
-EXPECTED_RUNS = {"budget_split": 198, "sensitivity": 256, "screening": 90}
+EXPECTED_RUNS = {"budget_split": 198, "sensitivity": 768, "screening": 90}
 
 
 def test_the_built_in_studies_are_the_documented_ones():
