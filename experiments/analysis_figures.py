@@ -59,31 +59,38 @@ def main_effects_figure(results, output: str) -> Figure:
 
 
 def sobol_figure(table: pd.DataFrame, output: str) -> Figure:
-    figure = Figure(figsize=(max(4.5, 1.2 * len(table) + 2), 3.6), layout="constrained")
-    axis = figure.subplots()
-    positions = np.arange(len(table))
-    width = 0.38
-    axis.bar(positions - width / 2, table["S1"], width, yerr=table["S1_conf"], capsize=3, label="first order (S1)")
-    axis.bar(positions + width / 2, table["ST"], width, yerr=table["ST_conf"], capsize=3, label="total (ST)")
-    axis.set_xticks(positions, table["parameter"], rotation=20, ha="right")
-    axis.axhline(0, color="black", linewidth=0.8)
-    axis.set_ylabel("Sobol index")
-    axis.set_title(f"Sobol indices for {output} (95% confidence intervals)")
-    axis.legend(frameon=False)
-    axis.grid(axis="y", alpha=0.3)
-    return figure
+    return _paired_bars(
+        table,
+        left=("S1", "S1_conf", "first order (S1)"),
+        right=("ST", "ST_conf", "total (ST)"),
+        ylabel="Sobol index",
+        title=f"Sobol indices for {output} (95% confidence intervals)",
+    )
 
 
 def morris_figure(table: pd.DataFrame, output: str) -> Figure:
+    return _paired_bars(
+        table,
+        left=("mu_star", "mu_star_conf", "mu* (overall effect)"),
+        right=("sigma", None, "sigma (interactions, non-linearity)"),
+        ylabel=f"elementary effect on {output}\nper full range of the parameter",
+        title=f"Morris screening for {output}",
+    )
+
+
+def _paired_bars(table: pd.DataFrame, left: tuple, right: tuple, ylabel: str, title: str) -> Figure:
+    """Two bars per parameter, each ``(column, error column or None, legend label)``."""
     figure = Figure(figsize=(max(4.5, 1.2 * len(table) + 2), 3.6), layout="constrained")
     axis = figure.subplots()
     positions = np.arange(len(table))
     width = 0.38
-    axis.bar(positions - width / 2, table["mu_star"], width, yerr=table["mu_star_conf"], capsize=3, label="mu* (overall effect)")
-    axis.bar(positions + width / 2, table["sigma"], width, label="sigma (interactions, non-linearity)")
+    for offset, (column, error, label) in ((-width / 2, left), (width / 2, right)):
+        errors = table[error] if error else None
+        axis.bar(positions + offset, table[column], width, yerr=errors, capsize=3, label=label)
     axis.set_xticks(positions, table["parameter"], rotation=20, ha="right")
-    axis.set_ylabel(f"elementary effect on {output}\nper full range of the parameter")
-    axis.set_title(f"Morris screening for {output}")
+    axis.axhline(0, color="black", linewidth=0.8)
+    axis.set_ylabel(ylabel)
+    axis.set_title(title)
     axis.legend(frameon=False)
     axis.grid(axis="y", alpha=0.3)
     return figure
