@@ -34,3 +34,18 @@ def test_version_and_help():
     help_text = funnelsim("--help").stdout
     for command in ("run", "scenarios", "validate", "report", "sweep", "analyze", "serve"):
         assert command in help_text
+
+
+def test_a_closed_pipe_ends_quietly():
+    # `funnelsim scenarios | head -0`: the reader is gone before anything is written.
+    reader = subprocess.Popen(["head", "-c", "0"], stdin=subprocess.PIPE)
+    writer = subprocess.run(
+        [sys.executable, "-c", "import sys, time; time.sleep(0.5); from funnelsim.cli import main; sys.exit(main(['scenarios']))"],
+        stdout=reader.stdin,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+    )
+    reader.stdin.close()
+    reader.wait()
+    assert "Traceback" not in writer.stderr
