@@ -18,11 +18,20 @@ from __future__ import annotations
 
 import functools
 import os
+import warnings
+from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import solara
-from mesa.visualization.solara_viz import ModelController
+
+with warnings.catch_warnings():
+    # Solara's hook checker flags an early return in Mesa's ComponentsView, which this page
+    # does not use; the warning would only puzzle a user.
+    warnings.filterwarnings("ignore", message=r".*ComponentsView: `use_state` found despite early return")
+    from mesa.visualization.solara_viz import ModelController
 from mesa.visualization.utils import update_counter
+from solara.components.echarts import EchartsWidget
 
 from funnelsim import MarketModel, ScenarioError, load_scenario
 from funnelsim.model.scenario import CHANNELS, Scenario
@@ -132,9 +141,26 @@ def Headlines(model: MarketModel, history: dict, firm: int) -> None:
     with solara.Row(style={"flex-wrap": "wrap", "gap": "12px", "margin-bottom": "12px"}):
         Headline("Step", f"{model.steps:,}", "step")
         Headline(f"Customers of {name}", f"{int(last['customers']):,}", "customers")
-        Headline("of them closed by sales", f"{int(last['cumulative_new_customers_sales']):,}", "sales-closed")
+        Headline("Won by salespeople, all steps", f"{int(last['cumulative_new_customers_sales']):,}", "sales-closed")
         Headline("Market share", f"{100 * last['market_share']:.1f}%", "market-share")
         Headline("Cumulative profit", f"{last['cumulative_profit']:,.0f}", "profit")
+
+
+@solara.component
+def LiveChart(make_option: Callable[[], dict]) -> None:
+    """An ECharts chart whose option is handed straight to its widget after every render.
+
+    Passing the option as an element argument (as ``solara.FigureEcharts`` does) makes the
+    renderer walk every number in it on every step, which cost most of a step's time here;
+    the widget is created once and only its ``option`` changes.
+    """
+    widget = solara.use_memo(lambda: EchartsWidget(attributes=CHART_STYLE, responsive=True), [])
+
+    def show() -> None:
+        widget.option = make_option()
+
+    solara.use_effect(show, None)  # after every render
+    solara.Div(children=[widget])
 
 
 @solara.component
@@ -145,19 +171,22 @@ def NetworkChart(model: MarketModel, firm: int) -> None:
     sample = solara.use_memo(lambda: network_view.sample_for(model) if drawable else None, [model])
     stages = model.stage_of(firm)
     name = model.firm_names[firm]
-    if sample is None:
-        counts = [int((stages == code).sum()) for code in range(len(charts.STAGE_LABELS))]
-        option = charts.stage_bar_option(counts, len(stages), f"All {len(stages):,} consumers by stage for {name}")
-    else:
+
+    def make_option() -> dict:
+        if sample is None:
+            counts = np.bincount(stages, minlength=len(charts.STAGE_LABELS)).tolist()
+            return charts.stage_bar_option(counts, len(stages), f"All {len(stages):,} consumers by stage for {name}")
         shown = (
             f"all {sample.population:,} consumers"
             if sample.is_whole
             else f"a neighbourhood of {len(sample.rows):,} of {sample.population:,} consumers"
         )
-        option = charts.network_option(
+        shown += f", step {model.steps:,}"  # also makes every step redraw it
+        return charts.network_option(
             sample.positions, sample.edges, stages[sample.rows], sample.rows, f"Network: stages for {name}", shown
         )
-    solara.FigureEcharts(option=option, attributes=CHART_STYLE, responsive=True)
+
+    LiveChart(make_option)
 
 
 @solara.component
@@ -169,11 +198,11 @@ def Dashboard(model: MarketModel, firm: int) -> None:
     Headlines(model, history, firm)
     with solara.ColumnsResponsive(default=12, medium=6):
         NetworkChart(model, firm)
-        solara.FigureEcharts(option=charts.funnel_option(history, firm, name), attributes=CHART_STYLE, responsive=True)
-        solara.FigureEcharts(option=charts.market_share_option(history, names), attributes=CHART_STYLE, responsive=True)
-        solara.FigureEcharts(option=charts.money_option(history, names), attributes=CHART_STYLE, responsive=True)
-        solara.FigureEcharts(option=charts.spend_option(history, firm, name), attributes=CHART_STYLE, responsive=True)
-        solara.FigureEcharts(option=charts.sales_floor_option(history, names), attributes=CHART_STYLE, responsive=True)
+        LiveChart(lambda: charts.funnel_option(history, firm, name))
+        LiveChart(lambda: charts.market_share_option(history, names))
+        LiveChart(lambda: charts.money_option(history, names))
+        LiveChart(lambda: charts.spend_option(history, firm, name))
+        LiveChart(lambda: charts.sales_floor_option(history, names))
 
 
 @solara.component
@@ -184,7 +213,7 @@ def Page() -> None:
     model = solara.use_reactive(solara.use_memo(lambda: LiveMarketModel(**parameters.value), []))
     firm = solara.use_reactive(0)
     problem = solara.use_reactive(None)
-    play_interval = solara.use_reactive(100)
+    play_interval = solara.use_reactive(200)
     render_interval = solara.use_reactive(1)
     use_threads = solara.use_reactive(False)
 

@@ -44,6 +44,9 @@ SOLARA_ASSET_PACKAGES: tuple[tuple[str, str], ...] = (
     ("echarts", "5.4.0"),  # solara.FigureEcharts, which draws funnelsim's charts in the browser
 )
 
+#: The Solara release the list above was made for; another release may ask for other versions.
+SOLARA_VERSION = "1.64.1"
+
 #: Written into a package's folder after it was unpacked completely.
 _COMPLETE_MARKER = ".funnelsim-complete"
 

@@ -89,13 +89,22 @@ def _steps(history: Mapping[str, np.ndarray]) -> int:
 
 
 def funnel_option(history: Mapping[str, np.ndarray], firm: int, firm_name: str) -> dict[str, Any]:
-    """Consumers by funnel stage for one firm over time, stacked to the population."""
+    """Consumers by funnel stage for one firm over time.
+
+    In the run table unaware, aware, leads and customers partition the population (a rival's
+    customer counts as aware or unaware of this firm), so those four are stacked, and the
+    rivals' customers are drawn as a line across them.
+    """
     option = _base(f"Funnel for {firm_name}", _steps(history), y_name="consumers")
-    for column, label, colour in zip(STAGE_COLUMNS, STAGE_LABELS, STAGE_COLOURS):
+    for column, label, colour in zip(STAGE_COLUMNS[:4], STAGE_LABELS[:4], STAGE_COLOURS[:4]):
         option["series"].append({
             "name": label, "type": "line", "stack": "funnel", "areaStyle": {}, "symbol": "none",
             "lineStyle": {"width": 0}, "color": colour, "data": _values(history[column][:, firm], 0),
         })  # fmt: skip
+    option["series"].append({
+        "name": "customers of rivals", "type": "line", "symbol": "none", "color": STAGE_COLOURS[4],
+        "lineStyle": {"type": "dashed", "width": 2}, "data": _values(history[STAGE_COLUMNS[4]][:, firm], 0),
+    })  # fmt: skip
     return option
 
 
@@ -166,27 +175,37 @@ def sales_floor_option(history: Mapping[str, np.ndarray], firm_names: Sequence[s
 
 def network_option(positions: np.ndarray, edges: np.ndarray, stages: np.ndarray, rows: np.ndarray,
                    title: str, subtitle: str = "") -> dict[str, Any]:  # fmt: skip
-    """The drawn consumers at fixed positions, coloured by stage (ECharts graph, no layout)."""
-    nodes = [
-        {"name": f"consumer {row}", "value": STAGE_LABELS[stage], "x": round(x, 4), "y": round(y, 4),
-         "category": stage}
-        for row, (x, y), stage in zip(rows.tolist(), positions.tolist(), stages.tolist())
-    ]
-    links = [{"source": a, "target": b} for a, b in edges.tolist()]
+    """The drawn consumers at their fixed positions, coloured by stage.
+
+    Edges are one silent line broken after every edge ("-" is ECharts' gap) and consumers one
+    scatter series per stage. The browser draws that in tens of milliseconds, where ECharts'
+    ``graph`` series took 150-250 ms per step (measured with 400 consumers and 1,300 edges).
+    """
+    points = np.column_stack([np.round(positions, 4), rows]).tolist()
+    edge_path: list[Any] = []
+    for start, end in np.round(positions[edges], 4).tolist() if len(edges) else []:
+        edge_path += [start, end, "-"]
+    series: list[dict[str, Any]] = [{
+        "name": "ties", "type": "line", "silent": True, "symbol": "none", "connectNulls": False,
+        "lineStyle": {"color": "#90a4ae", "width": 0.6, "opacity": 0.5}, "z": 1, "data": edge_path,
+    }]  # fmt: skip
+    for code, (label, colour) in enumerate(zip(STAGE_LABELS, STAGE_COLOURS)):
+        series.append({
+            "name": label, "type": "scatter", "symbolSize": 7, "color": colour,
+            "itemStyle": {"borderColor": "#ffffff", "borderWidth": 0.5},
+            "data": [point for point, stage in zip(points, stages.tolist()) if stage == code],
+        })  # fmt: skip
+    hidden_axis = {"type": "value", "show": False, "min": -1.08, "max": 1.08}
     return {
         "animation": False,
         "title": {"text": title, "subtext": subtitle, "left": "center", "textStyle": {"fontSize": 14}},
-        "tooltip": {"formatter": "{b}: {c}"},
+        "tooltip": {"trigger": "item", "formatter": "consumer {@[2]}: {a}"},
         "legend": {"top": 44, "data": list(STAGE_LABELS)},
-        "series": [{
-            "type": "graph", "layout": "none", "roam": True, "top": 80, "bottom": 8,
-            "symbolSize": 7, "data": nodes, "links": links,
-            "categories": [{"name": label, "itemStyle": {"color": colour}}
-                           for label, colour in zip(STAGE_LABELS, STAGE_COLOURS)],
-            "lineStyle": {"color": "#90a4ae", "width": 0.8, "opacity": 0.6},
-            "emphasis": {"focus": "adjacency"},
-        }],
-    }  # fmt: skip
+        "grid": {"left": 8, "right": 8, "top": 80, "bottom": 8},
+        "xAxis": hidden_axis,
+        "yAxis": dict(hidden_axis),
+        "series": series,
+    }
 
 
 def stage_bar_option(counts: Sequence[int], population: int, title: str) -> dict[str, Any]:
@@ -197,7 +216,7 @@ def stage_bar_option(counts: Sequence[int], population: int, title: str) -> dict
         "tooltip": {"trigger": "item"},
         "legend": {"top": 24},
         "grid": {"left": 24, "right": 24, "top": 80, "bottom": 40},
-        "xAxis": {"type": "value", "max": population, "name": "consumers"},
+        "xAxis": {"type": "value", "max": population, "name": "consumers", "nameLocation": "middle", "nameGap": 26},
         "yAxis": {"type": "category", "data": [""], "axisTick": {"show": False}},
         "series": [
             {"name": label, "type": "bar", "stack": "all", "color": colour, "data": [int(count)],

@@ -37,14 +37,21 @@ class Lever:
             return int(round(snapped))
         return round(snapped, _decimals(self.step))
 
+    def bound(self, value: float) -> float | int:
+        """``value`` moved into the bounds only: a scenario's own value keeps its precision."""
+        value = min(max(value, self.minimum), self.maximum)
+        return int(round(value)) if self.integer else float(value)
+
     def format(self, value: float) -> str:
-        """The value as the page shows it next to the label."""
+        """The value as the page shows it next to the label (off-grid values keep 3 digits)."""
+        on_grid = math.isclose(self.clamp(value), value, rel_tol=0, abs_tol=1e-9)
         if self.unit == "%":
-            return f"{100 * value:.0f}%"
+            return f"{100 * value:.0f}%" if on_grid else f"{100 * value:.3g}%"
         if self.integer:
             return f"{int(value):,}"
-        decimals = _decimals(self.step)
-        return f"{value:,.{decimals}f}"
+        if not on_grid:
+            return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+        return f"{value:,.{_decimals(self.step)}f}"
 
 
 def _decimals(step: float) -> int:
@@ -160,10 +167,10 @@ def _get(section: Any, dotted: str) -> Any:
 
 
 def firm_values(scenario: Scenario, firm: int) -> dict[str, float | int]:
-    """The scenario's own settings for one firm, placed on the sliders' grids."""
+    """The scenario's own settings for one firm, kept exact (a slider moves them onto its grid)."""
     levers = {lever.name: lever for lever in firm_levers(scenario)}
     settings = scenario.firms[firm]
-    return {name: levers[name].clamp(_get(settings, field)) for name, field in _FIRM_FIELDS.items()}
+    return {name: levers[name].bound(_get(settings, field)) for name, field in _FIRM_FIELDS.items()}
 
 
 @dataclass(frozen=True)
@@ -190,7 +197,7 @@ class Settings:
 
 def initial_settings(scenario: Scenario, seed: int = 42) -> Settings:
     """The levers as the scenario sets them."""
-    consumers = population_lever(scenario).clamp(scenario.market.consumers)
+    consumers = population_lever(scenario).bound(scenario.market.consumers)
     firms = tuple(tuple(firm_values(scenario, index).items()) for index in range(len(scenario.firms)))
     return Settings(int(consumers), scenario.network.kind, SEED_LEVER.clamp(seed), firms)
 

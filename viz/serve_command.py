@@ -42,6 +42,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from funnelsim import load_scenario
     from funnelsim.viz import server
 
+    _check_page_libraries()
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a port number (0-65535)")
     # Check the scenario now, so a bad file stops here with one line instead of in the page.
@@ -51,6 +52,15 @@ def run_serve(args: argparse.Namespace) -> int:
     if not server.port_is_free(args.host, port):
         raise UsageError(f"--port: {args.host}:{port} is already in use; choose another port")
     return server.serve(scenario_source, host=args.host, port=port)
+
+
+def _check_page_libraries() -> None:
+    """The page needs the ``viz`` extra; say so in one line instead of an import traceback."""
+    from importlib.util import find_spec
+
+    missing = [name for name in ("solara", "ipyvuetify") if find_spec(name) is None]
+    if missing:
+        raise UsageError(f"the page needs {', '.join(missing)}: pip install 'funnelsim[viz]'")
 
 
 def _absolute_if_file(source: str) -> str:

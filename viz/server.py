@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import warnings
 from pathlib import Path
 
 from funnelsim.viz import assets
@@ -58,15 +59,31 @@ def server_environment(scenario_source: str) -> dict[str, str]:
     return environment
 
 
+def _installed_solara() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("solara")
+    except PackageNotFoundError:
+        return "(none)"
+
+
 def url_for(host: str, port: int) -> str:
     shown_host = f"[{host}]" if ":" in host else host
     return f"http://{shown_host}:{port}/"
+
+
+def _quiet_known_warnings() -> None:
+    """Hide a warning that says nothing to a user of this page: Solara warns on plain-http
+    requests that it falls back to ``samesite=lax`` cookies, which is right on loopback."""
+    warnings.filterwarnings("ignore", message=r"Cookies with samesite=none require https")
 
 
 def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     """Serve the live page until interrupted; return an exit code."""
     environment = server_environment(scenario_source)
     os.environ.update(environment)
+    _quiet_known_warnings()
 
     from solara.__main__ import run as solara_run
     from solara.server import settings
@@ -77,6 +94,13 @@ def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
         where_assets = f"front-end files from {environment['SOLARA_ASSETS_PROXY_CACHE_DIR']}"
     else:
         where_assets = "front-end files from the CDN (run scripts/install-browser-deps.sh to work offline)"
+    installed = _installed_solara()
+    if installed != assets.SOLARA_VERSION and "SOLARA_ASSETS_PROXY_CACHE_DIR" in environment:
+        print(
+            f"funnelsim serve: note: Solara {installed} is installed, the offline files are those Solara "
+            f"{assets.SOLARA_VERSION} needs; offline, the page may miss some",
+            file=sys.stderr,
+        )
 
     print(f"funnelsim serve: {url_for(host, port)}  (scenario {scenario_source!r}; {where_assets}; Ctrl+C stops)", flush=True)
     arguments = [

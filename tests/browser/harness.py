@@ -38,6 +38,9 @@ STARTUP_SECONDS = 120
 #: Seconds to wait for the page to show the result of a click.
 UPDATE_SECONDS = 30
 
+#: Part of the notice the page shows while the levers differ from the running model.
+PENDING_NOTICE = "press Reset to rebuild"
+
 
 def chromium_path() -> str | None:
     """Debian's Chromium (or the one ``FUNNELSIM_CHROMIUM`` names); Playwright cannot fetch its own here."""
@@ -165,8 +168,10 @@ class LivePage:
             self.expect_step(before + 1)
 
     def reset(self) -> None:
+        """Press Reset and wait for the rebuilt model: step 0, and no lever change left pending."""
         self.page.get_by_role("button", name="Reset").click()
         self.expect_step(0)
+        expect(self.page.get_by_text(PENDING_NOTICE)).to_have_count(0, timeout=UPDATE_SECONDS * 1000)
 
     def slider(self, label_start: str):
         return self.page.get_by_role("slider", name=re.compile("^" + re.escape(label_start)))
