@@ -134,7 +134,7 @@ def _scale(scale: dict) -> list[str]:
         "## 3. Scale",
         "",
         f"{run['consumers']:,} consumers ({run['edges']:,} edges), baseline firms, {run['steps']} steps, data "
-        "collected every step, in a fresh process; peak resident memory as the operating system reports it (wait4). "
+        "collected every step, in a fresh process; peak resident memory as the kernel reports it (VmHWM). "
         "Consumer agents are made the first time anyone looks at the model's agents; the second row is a "
         "fresh process that builds the model and then looks.",
         "",
@@ -196,6 +196,15 @@ def _sweep(sweep: dict) -> list[str]:
         f"({sweep['overhead_vs_serial_per_run_seconds'] * 1000:.0f} ms more than running them in this process).",
         "",
     ]
+    startup = sweep.get("worker_startup_seconds")
+    if startup:
+        lines += [
+            f"Starting the workers, once per sweep, takes {startup['one_worker']:.1f} s for one and "
+            f"{startup['two_workers']:.1f} s for two (a fresh interpreter importing funnelsim each): "
+            f"{startup['one_worker'] / sweep['runs'] * 1000:.0f} ms of the overhead per run above. Leaving it out, the "
+            f"efficiency on 2 workers is {sweep['steady_parallel_efficiency']:.2f}, which a longer sweep approaches.",
+            "",
+        ]
     return lines
 
 

@@ -51,7 +51,7 @@ class Sizes:
 FULL = Sizes(
     step_sizes=(10_000, 100_000, 1_000_000),
     step_warmup=20,
-    step_repetitions={10_000: 40, 100_000: 25, 1_000_000: 12},
+    step_repetitions={10_000: 100, 100_000: 40, 1_000_000: 12},
     mesa_sizes=(10_000, 100_000),
     mesa_repetitions=5,
     scale_consumers=1_000_000,
@@ -59,7 +59,7 @@ FULL = Sizes(
     degree_consumers=100_000,
     degrees=(4, 10, 40),
     degree_repetitions=20,
-    sweep_runs=32,
+    sweep_runs=96,
     sweep_consumers=1_000,
     sweep_steps=60,
     sweep_repetitions=3,

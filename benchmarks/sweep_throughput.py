@@ -7,9 +7,13 @@ It uses the same public pieces ``funnelsim sweep`` uses (sweep file -> plan -> e
 
 from __future__ import annotations
 
+import math
+import os
 import tempfile
 import time
+from concurrent.futures import FIRST_COMPLETED, wait
 from pathlib import Path
+from statistics import median
 
 from funnelsim.experiments.executors import open_executor
 from funnelsim.experiments.results_store import ResultsStore, read_runs
@@ -69,19 +73,56 @@ def time_sweep(text: str, workers: int | None, folder: Path) -> dict:
     }
 
 
+def load_run_machinery() -> int:
+    """What a pool worker imports before its first run; returns the worker's process id."""
+    import funnelsim.experiments.run_functions  # noqa: F401
+    import funnelsim.experiments.sweep_plan  # noqa: F401
+    from funnelsim import MarketModel  # noqa: F401
+
+    return os.getpid()
+
+
+def worker_startup(workers: int, limit_seconds: float = 300.0) -> float:
+    """Seconds from opening a pool of ``workers`` until every worker has imported what runs need.
+
+    Keeps a few tiny calls in flight until each worker has answered one: the first worker up
+    answers many while the last is still importing.
+    """
+    start = time.perf_counter()
+    with open_executor(workers=workers) as handle:
+        seen: set[int] = set()
+        pending: set = set()
+        while len(seen) < workers:
+            if time.perf_counter() - start > limit_seconds:
+                return math.nan
+            while len(pending) < 2 * workers:
+                pending.add(handle.executor.submit(load_run_machinery))
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            seen.update(future.result() for future in done)
+        ready = time.perf_counter() - start
+        wait(pending)
+    return ready
+
+
 def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int) -> dict:
     """Median over repetitions of serial, 1-worker and 2-worker sweeps, taken in alternation."""
     text = sweep_text(runs, consumers, steps)
     samples: dict[str, list[dict]] = {"serial": [], "one_worker": [], "two_workers": []}
+    startup: dict[str, list[float]] = {"one_worker": [], "two_workers": []}
     with tempfile.TemporaryDirectory() as scratch:
         for repetition in range(repetitions):
             for name, workers in (("serial", None), ("one_worker", 1), ("two_workers", 2)):
                 folder = Path(scratch) / f"{name}-{repetition}"
                 folder.mkdir()
                 samples[name].append(time_sweep(text, workers, folder))
+                if workers:
+                    startup[name].append(worker_startup(workers))
     medians = {name: _median_sample(values) for name, values in samples.items()}
     one, two, serial = medians["one_worker"], medians["two_workers"], medians["serial"]
+    startup_one, startup_two = median(startup["one_worker"]), median(startup["two_workers"])
     total_runs = one["runs"]
+    steady_one = total_runs / (one["wall_seconds"] - startup_one)
+    steady_two = total_runs / (two["wall_seconds"] - startup_two)
     return {
         "runs": total_runs,
         "consumers": consumers,
@@ -93,6 +134,10 @@ def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int) ->
         "overhead_per_run_seconds": (one["wall_seconds"] - one["run_seconds_total"]) / total_runs,
         # The same measured against running the runs in this process, through the same loop and store.
         "overhead_vs_serial_per_run_seconds": (one["wall_seconds"] - serial["wall_seconds"]) / total_runs,
+        # Starting the workers (a fresh interpreter importing funnelsim each), once per sweep.
+        "worker_startup_seconds": {"one_worker": startup_one, "two_workers": startup_two},
+        # Efficiency once the workers are up: what a long sweep tends to.
+        "steady_parallel_efficiency": steady_two / (2 * steady_one),
     }
 
 
