@@ -95,7 +95,7 @@ def funnel_option(history: Mapping[str, np.ndarray], firm: int, firm_name: str) 
     customer counts as aware or unaware of this firm), so those four are stacked, and the
     rivals' customers are drawn as a line across them.
     """
-    option = _base(f"Funnel for {firm_name}", _steps(history), y_name="consumers")
+    option = _base(f"Funnel for {firm_name}: consumers by stage", _steps(history))
     for column, label, colour in zip(STAGE_COLUMNS[:4], STAGE_LABELS[:4], STAGE_COLOURS[:4]):
         option["series"].append({
             "name": label, "type": "line", "stack": "funnel", "areaStyle": {}, "symbol": "none",
@@ -154,7 +154,9 @@ def money_option(history: Mapping[str, np.ndarray], firm_names: Sequence[str]) -
 
 def spend_option(history: Mapping[str, np.ndarray], firm: int, firm_name: str) -> dict[str, Any]:
     """One firm's costs per step, stacked by channel and kind."""
-    option = _base(f"Spend per step of {firm_name}, by channel and kind", _steps(history), y_name="spend")
+    option = _base(f"Spend per step of {firm_name}, by channel and kind", _steps(history))
+    option["legend"] = {"top": 24, "itemGap": 6, "itemWidth": 14, "textStyle": {"fontSize": 11}}
+    option["grid"]["top"] = 92  # room for the legend's two lines
     for column, label in SPEND_COLUMNS.items():
         option["series"].append({
             "name": label, "type": "line", "stack": "spend", "areaStyle": {}, "symbol": "none",

@@ -48,9 +48,10 @@ def run_serve(args: argparse.Namespace) -> int:
     # Check the scenario now, so a bad file stops here with one line instead of in the page.
     load_scenario(args.scenario)
     scenario_source = _absolute_if_file(args.scenario)
+    problem = server.listen_problem(args.host, args.port)
+    if problem:
+        raise UsageError(problem)
     port = args.port or server.free_port(args.host)
-    if not server.port_is_free(args.host, port):
-        raise UsageError(f"--port: {args.host}:{port} is already in use; choose another port")
     return server.serve(scenario_source, host=args.host, port=port)
 
 

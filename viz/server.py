@@ -28,22 +28,35 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
-def port_is_free(host: str, port: int) -> bool:
-    """True if a server could listen on ``host:port`` now."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+def listen_problem(host: str, port: int) -> str | None:
+    """Why a server could not listen on ``host:port`` now, as one line naming the option; None if it can."""
+    import errno
+
+    try:
+        addresses = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror:
+        return f"--host: '{host}' is not an address or name this machine can resolve"
+    family, _, _, _, address = addresses[0]
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
+            probe.bind(address)
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                return f"--port: {host}:{port} is already in use; choose another port"
+            if error.errno == errno.EADDRNOTAVAIL:
+                return f"--host: {host} is not an address of this machine"
+            if error.errno == errno.EACCES:
+                return f"--port: not allowed to listen on port {port} (ports below 1024 need root)"
+            return f"--host/--port: cannot listen on {host}:{port} ({error.strerror})"
+    return None
 
 
 def free_port(host: str = DEFAULT_HOST) -> int:
     """A port on ``host`` that nothing listens on at the moment of asking."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
+    family, _, _, _, address = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind(address)
         return probe.getsockname()[1]
 
 

@@ -260,6 +260,11 @@ def test_serve_refuses_a_port_in_use(capsys):
     assert f"127.0.0.1:{port} is already in use" in capsys.readouterr().err
 
 
+def test_serve_refuses_an_unknown_host(capsys):
+    assert cli_main(["serve", "--host", "no-such-host.invalid", "--port", "0"]) == 2
+    assert "--host" in capsys.readouterr().err
+
+
 def test_a_bad_lever_combination_is_a_scenario_error_not_a_crash():
     with pytest.raises(ScenarioError):
         load_scenario("bass", {"firms.0.sales.salespeople": 3})  # why the page drops the Bass checks
