@@ -151,8 +151,9 @@ class Email(Section):
     )
     unsubscribe_rate: Probability = Field(0.002, description="Chance an email makes its reader unsubscribe.")
     fatigue: NonNegative = Field(
-        0.05,
-        description="Extra unsubscribe chance per email for every email per list member per step (overuse).",
+        0.01,
+        description="Extra unsubscribe chance per email for every email per list member per step: mailing "
+        "everyone daily adds 1% per email to the base rate (overuse; placeholder).",
     )
 
 
