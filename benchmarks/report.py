@@ -181,7 +181,8 @@ def _sweep(sweep: dict) -> list[str]:
         "",
         f"{sweep['runs']} runs of the baseline scenario at {sweep['consumers']:,} consumers and {sweep['steps']} steps, "
         "through `run_sweep` and the Parquet results store (as `funnelsim sweep` does); wall time from opening the "
-        f"executor to closing it, median of {sweep['repetitions']}.",
+        f"executor to closing it, median of {sweep['repetitions']} for the worker pools (the in-process sweep, run once, "
+        "is the baseline of the overhead).",
         "",
         "| executor | wall (s) | runs per second | time inside runs (s) |",
         "| --- | --- | --- | --- |",

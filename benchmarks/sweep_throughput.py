@@ -105,13 +105,15 @@ def worker_startup(workers: int, limit_seconds: float = 300.0) -> float:
 
 
 def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int) -> dict:
-    """Median over repetitions of serial, 1-worker and 2-worker sweeps, taken in alternation."""
+    """Median over repetitions of 1-worker and 2-worker sweeps, taken in alternation, and one in-process sweep."""
     text = sweep_text(runs, consumers, steps)
     samples: dict[str, list[dict]] = {"serial": [], "one_worker": [], "two_workers": []}
     startup: dict[str, list[float]] = {"one_worker": [], "two_workers": []}
     with tempfile.TemporaryDirectory() as scratch:
         for repetition in range(repetitions):
             for name, workers in (("serial", None), ("one_worker", 1), ("two_workers", 2)):
+                if workers is None and repetition > 0:
+                    continue  # in-process runs only give the overhead's baseline: once is enough
                 folder = Path(scratch) / f"{name}-{repetition}"
                 folder.mkdir()
                 samples[name].append(time_sweep(text, workers, folder))
