@@ -197,13 +197,20 @@ def _sweep(sweep: dict) -> list[str]:
         f"({sweep['overhead_vs_serial_per_run_seconds'] * 1000:.0f} ms more than running them in this process).",
         "",
     ]
+    ceiling = sweep.get("machine_parallel_ceiling")
+    if ceiling is not None:
+        lines += [
+            f"The machine's own ceiling at the time: two copies of a plain Python loop ran at a parallel efficiency of "
+            f"{ceiling:.2f} (wall time of one alone over that of two together; 1 would be two full cores).",
+            "",
+        ]
     startup = sweep.get("worker_startup_seconds")
     if startup:
         lines += [
             f"Starting the workers, once per sweep, takes {startup['one_worker']:.1f} s for one and "
             f"{startup['two_workers']:.1f} s for two (a fresh interpreter importing funnelsim each): "
             f"{startup['one_worker'] / sweep['runs'] * 1000:.0f} ms of the overhead per run above. Leaving it out, the "
-            f"efficiency on 2 workers is {sweep['steady_parallel_efficiency']:.2f}, which a longer sweep approaches.",
+            f"efficiency on 2 workers is {_number(sweep['steady_parallel_efficiency'])}, which a longer sweep approaches.",
             "",
         ]
     return lines
@@ -211,6 +218,10 @@ def _sweep(sweep: dict) -> list[str]:
 
 def _ms(timing: dict) -> str:
     return f"{timing['median'] * 1000:.2f} ({timing['min'] * 1000:.2f}-{timing['max'] * 1000:.2f})"
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}" if math.isfinite(value) else "n/a"
 
 
 def _met(met: bool | None) -> str:

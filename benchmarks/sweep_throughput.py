@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 import os
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import FIRST_COMPLETED, wait
@@ -104,7 +106,32 @@ def worker_startup(workers: int, limit_seconds: float = 300.0) -> float:
     return ready
 
 
-def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int) -> dict:
+#: A fixed amount of plain Python work, with no imports, for measuring the machine itself.
+_CPU_LOOP = "x = 0\nfor i in range({count}):\n    x += i\n"
+
+
+def machine_parallel_ceiling(loop_count: int, repetitions: int) -> float:
+    """Parallel efficiency of this machine for two plain CPU-bound processes (1 is perfect).
+
+    Wall time of one process running a plain loop, divided by the wall time of two running it at
+    once: the best the sweep could do here, since shared hosts rarely give two full cores.
+    """
+    command = [sys.executable, "-c", _CPU_LOOP.format(count=loop_count)]
+    ratios = []
+    for _ in range(repetitions):
+        start = time.perf_counter()
+        subprocess.run(command, check=True)
+        alone = time.perf_counter() - start
+        start = time.perf_counter()
+        pair = [subprocess.Popen(command) for _ in range(2)]
+        for process in pair:
+            process.wait()
+        together = time.perf_counter() - start
+        ratios.append(alone / together)
+    return median(ratios)
+
+
+def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int, loop_count: int = 20_000_000) -> dict:
     """Median over repetitions of 1-worker and 2-worker sweeps, taken in alternation, and one in-process sweep."""
     text = sweep_text(runs, consumers, steps)
     samples: dict[str, list[dict]] = {"serial": [], "one_worker": [], "two_workers": []}
@@ -123,8 +150,8 @@ def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int) ->
     one, two, serial = medians["one_worker"], medians["two_workers"], medians["serial"]
     startup_one, startup_two = median(startup["one_worker"]), median(startup["two_workers"])
     total_runs = one["runs"]
-    steady_one = total_runs / (one["wall_seconds"] - startup_one)
-    steady_two = total_runs / (two["wall_seconds"] - startup_two)
+    steady_one = _rate(total_runs, one["wall_seconds"] - startup_one)
+    steady_two = _rate(total_runs, two["wall_seconds"] - startup_two)
     return {
         "runs": total_runs,
         "consumers": consumers,
@@ -140,7 +167,13 @@ def sweep_throughput(runs: int, consumers: int, steps: int, repetitions: int) ->
         "worker_startup_seconds": {"one_worker": startup_one, "two_workers": startup_two},
         # Efficiency once the workers are up: what a long sweep tends to.
         "steady_parallel_efficiency": steady_two / (2 * steady_one),
+        "machine_parallel_ceiling": machine_parallel_ceiling(loop_count, repetitions),
     }
+
+
+def _rate(runs: int, seconds: float) -> float:
+    """Runs per second; NaN when start-up, measured apart, took longer than the whole sweep (tiny sweeps)."""
+    return runs / seconds if seconds > 0 else math.nan
 
 
 def _median_sample(values: list[dict]) -> dict:
