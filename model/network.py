@@ -39,6 +39,17 @@ class SparseNetwork:
         """Sum of the neighbours' weights for every consumer; ``weights`` is (n,) or (n, k)."""
         return self.adjacency @ weights
 
+    def exposure_of_rows(self, weights: np.ndarray) -> np.ndarray:
+        """:meth:`exposure` for (k, n) weights, one row per quantity, giving (k, n).
+
+        One sparse product per row: scipy's single-vector kernel is much faster than its
+        multi-vector one (about 1.7 x here for two rows), and the sums are the same, term for term.
+        """
+        result = np.empty(weights.shape)
+        for row, values in zip(result, weights):
+            row[:] = self.adjacency @ values
+        return result
+
     def neighbour_pairs(self, sources: np.ndarray, chance: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Each edge out of ``sources`` kept with ``chance``: returns (source, neighbour) arrays."""
         indptr, indices = self.adjacency.indptr, self.adjacency.indices
@@ -72,6 +83,10 @@ class CompleteNetwork:
 
     def exposure(self, weights: np.ndarray) -> np.ndarray:
         return weights.sum(axis=0, keepdims=True) - weights
+
+    def exposure_of_rows(self, weights: np.ndarray) -> np.ndarray:
+        """:meth:`exposure` for (k, n) weights, one row per quantity, giving (k, n)."""
+        return self.exposure(np.ascontiguousarray(weights.T)).T
 
     def neighbour_pairs(self, sources: np.ndarray, chance: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         counts = rng.binomial(self.size - 1, chance, size=sources.size)

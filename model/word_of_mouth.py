@@ -18,20 +18,20 @@ from funnelsim.model.state import NOBODY, ConsumerState
 
 
 def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:
-    """(n, firms) matrix of how strongly each consumer talks about each firm.
+    """(firms, n) matrix of how strongly each consumer talks about each firm.
 
-    C-ordered (one row per consumer) because that is the layout scipy's sparse product reads
-    fastest; customers, a small minority, are patched in by index rather than by a mask.
+    One row per firm, the layout of the awareness it comes from; customers, a small minority,
+    are patched in by index rather than by a mask.
     """
-    strength = np.empty((state.size, state.firms))
-    np.multiply(state.awareness.T, aware_weight, out=strength)
+    strength = state.awareness * aware_weight
     customers = np.flatnonzero(state.customer_of != NOBODY)
-    strength[customers, state.customer_of[customers]] = state.satisfaction[customers]
-    strength *= state.talkativeness[:, None]
+    strength[state.customer_of[customers], customers] = state.satisfaction[customers]
+    strength *= state.talkativeness
     return strength
 
 
 def hearing_chance(exposure: np.ndarray, network: Network, settings: WordOfMouth, susceptibility: np.ndarray) -> np.ndarray:
+    """Chance of hearing for (n, firms) exposure."""
     if settings.form == "contagion":
         if settings.beta >= 1.0:
             chance = (exposure > 0).astype(float)
@@ -47,34 +47,40 @@ def hearing_chance(exposure: np.ndarray, network: Network, settings: WordOfMouth
 _BOUND_MARGIN = 1e-9
 
 
-def hearers(exposure: np.ndarray, network: Network, settings: WordOfMouth, susceptibility: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Flat positions (consumer * firms + firm) of those who hear, one uniform draw per pair.
+def hearers(
+    exposure: np.ndarray, network: Network, settings: WordOfMouth, susceptibility: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """(consumer, firm) pairs of those who hear, for (firms, n) exposure, ordered by consumer then firm.
 
-    Equal, draw for draw, to ``rng.random(shape) < hearing_chance(...)``, but for the contagion
-    form it evaluates the exponential only where it can matter: since 1 - e^(-x) <= x, a draw at
-    or above susceptibility x rate x exposure (rate = -log(1 - beta)) cannot be a hearing, and on
-    most steps nearly every draw is. That skips the costliest operation of the step.
+    One uniform draw per (consumer, firm), drawn in that order: equal, draw for draw, to
+    ``rng.random((n, firms)) < hearing_chance(exposure.T, ...)``. For the contagion form it
+    evaluates the exponential only where it can matter: since 1 - e^(-x) <= x, a draw at or above
+    susceptibility x rate x exposure (rate = -log(1 - beta)) cannot be a hearing, and on most
+    steps nearly every draw is. That skips the costliest operation of the step.
     """
-    draws = rng.random(exposure.shape)
+    firms, size = exposure.shape
+    draws = rng.random((size, firms)).T  # drawn consumer by consumer, viewed firm by firm
     if settings.form != "contagion" or settings.beta >= 1.0:
-        return np.flatnonzero(draws < hearing_chance(exposure, network, settings, susceptibility))
+        heard = np.flatnonzero(draws.T < hearing_chance(exposure.T, network, settings, susceptibility))
+        return np.divmod(heard, firms)
     log_keep = np.log1p(-settings.beta)
     bound = exposure * (-log_keep * (1.0 + _BOUND_MARGIN))
-    bound *= susceptibility[:, None]
-    candidates = np.flatnonzero(draws < bound)
-    firms = exposure.shape[1]
+    bound *= susceptibility
+    firm, consumer = np.nonzero(draws < bound)
     # The exact chance, computed as hearing_chance does, for the few candidates only.
-    chance = -np.expm1(exposure.ravel()[candidates] * log_keep) * susceptibility[candidates // firms]
-    return candidates[draws.ravel()[candidates] < chance]
+    chance = -np.expm1(exposure[firm, consumer] * log_keep) * susceptibility[consumer]
+    kept = draws[firm, consumer] < chance
+    firm, consumer = firm[kept], consumer[kept]
+    order = np.lexsort((firm, consumer))
+    return consumer[order], firm[order]
 
 
 def spread(state: ConsumerState, network: Network, settings: WordOfMouth, rng: np.random.Generator) -> np.ndarray:
     """Raise the awareness of those who hear; returns how many heard about each firm."""
     if settings.beta == 0.0 or settings.lift == 0.0:
         return np.zeros(state.firms, dtype=np.int64)
-    exposure = network.exposure(talk_strength(state, settings.aware_weight))
-    heard = hearers(exposure, network, settings, state.susceptibility, rng)
-    listener, firm_of = np.divmod(heard, state.firms)
+    exposure = network.exposure_of_rows(talk_strength(state, settings.aware_weight))
+    listener, firm_of = hearers(exposure, network, settings, state.susceptibility, rng)
     for firm in range(state.firms):
         listeners = listener[firm_of == firm]
         row = state.awareness[firm]

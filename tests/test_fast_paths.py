@@ -14,7 +14,7 @@ from funnelsim.agents.marketer import Marketer
 from funnelsim.agents.salesperson import Salesperson
 from funnelsim.model.funnel import decay_awareness
 from funnelsim.model.ledger import Ledger
-from funnelsim.model.network import watts_strogatz_network
+from funnelsim.model.network import CompleteNetwork, watts_strogatz_network
 from funnelsim.model.scenario import Market, WordOfMouth
 from funnelsim.model.state import _counts
 from funnelsim.model.word_of_mouth import hearers, hearing_chance
@@ -28,10 +28,19 @@ def test_hearers_are_the_plain_bernoulli_draws(beta, form):
     exposure = rng.exponential(2.0, size=(3000, 2)) * (rng.random((3000, 2)) < 0.8)  # zeros too
     susceptibility = rng.random(3000)
     settings = WordOfMouth(form=form, beta=beta)
-    fast = hearers(exposure, network, settings, susceptibility, np.random.default_rng(21))
+    consumer, firm = hearers(np.ascontiguousarray(exposure.T), network, settings, susceptibility, np.random.default_rng(21))
     plain = np.random.default_rng(21).random(exposure.shape) < hearing_chance(exposure, network, settings, susceptibility)
-    assert np.array_equal(fast, np.flatnonzero(plain))
-    assert fast.size > 0
+    assert np.array_equal(consumer * 2 + firm, np.flatnonzero(plain))
+    assert consumer.size > 0
+
+
+def test_exposure_of_rows_equals_the_column_product_exactly():
+    network = watts_strogatz_network(2000, 10, 0.2, seed=6)
+    weights = np.random.default_rng(1).random((3, 2000))
+    assert np.array_equal(network.exposure_of_rows(weights), network.exposure(np.ascontiguousarray(weights.T)).T)
+    complete = CompleteNetwork(50)
+    small = weights[:, :50]
+    assert np.array_equal(complete.exposure_of_rows(small), complete.exposure(np.ascontiguousarray(small.T)).T)
 
 
 def test_decay_matches_the_array_formula_for_listeners_and_others():
