@@ -194,7 +194,7 @@ def _sweep(sweep: dict) -> list[str]:
         "",
         f"Parallel efficiency on 2 workers: {sweep['parallel_efficiency']:.2f}. Executor overhead per run on 1 worker: "
         f"{sweep['overhead_per_run_seconds'] * 1000:.0f} ms beyond the runs' own time "
-        f"({sweep['overhead_vs_serial_per_run_seconds'] * 1000:.0f} ms more than running them in this process).",
+        f"({sweep['overhead_vs_serial_per_run_seconds'] * 1000:+.0f} ms per run against running them in this process).",
         "",
     ]
     ceiling = sweep.get("machine_parallel_ceiling")
