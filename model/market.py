@@ -48,6 +48,9 @@ class RowCollector(mesa.DataCollector):
     afterwards, so there is nothing to copy. ``model_vars`` and the data frames are Mesa's own."""
 
     def collect(self, model: mesa.Model) -> None:
+        if self.agent_reporters or self.agenttype_reporters:
+            super().collect(model)  # someone added agent reporters: Mesa's own way, copies and all
+            return
         for name, reporter in self.model_reporters.items():
             self.model_vars[name].append(reporter(model))
 
