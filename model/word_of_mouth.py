@@ -1,4 +1,4 @@
-"""Word of mouth: one sparse product over the network for all firms at once.
+"""Word of mouth: one sparse product over the network per firm per step.
 
 Consumer j talks about firm f with strength ``talkativeness_j * w_jf`` where ``w_jf`` is the
 customer's satisfaction if j is f's customer, and ``aware_weight * awareness_jf`` otherwise.
