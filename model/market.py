@@ -31,7 +31,7 @@ from funnelsim.agents.salesperson import Salesperson
 from funnelsim.model import funnel, word_of_mouth
 from funnelsim.model.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.model.ledger import Ledger
-from funnelsim.model.metrics import COLUMNS, firm_row, summarize
+from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
 from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.state import ConsumerState, beta_draws
@@ -242,7 +242,7 @@ class MarketModel(mesa.Model):
         )
         frame.insert(0, "firm", np.tile(np.array(self.firm_names, dtype=object), steps))
         frame.insert(0, "step", np.repeat(np.arange(steps), firms))
-        integer_columns = [c for c in COLUMNS if _is_count(c)]
+        integer_columns = list(COUNT_COLUMNS)
         frame[integer_columns] = frame[integer_columns].round().astype(np.int64)
         return frame
 
@@ -273,33 +273,3 @@ def _smallest(key: np.ndarray, leads: np.ndarray, count: int) -> np.ndarray:
     candidates = np.flatnonzero(key <= threshold)
     order = np.lexsort((leads[candidates], key[candidates]))
     return candidates[order[:count]]
-
-
-_COUNT_WORDS = ("unaware", "aware", "leads", "customers", "queue_length", "leads_in_progress", "salespeople")
-
-
-def _is_count(column: str) -> bool:
-    base = column.removeprefix("cumulative_")
-    return (
-        base in _COUNT_WORDS
-        or base.startswith(("new_customers", "leads_", "deals_"))
-        or base in {"rival_customers", "churned", "emails_sent", "unsubscribes", "consumers_reached", "salesperson_busy"}
-    )
-
-
-def bass_expected_step(adopted: float, n: int, p: float, q: float) -> float:
-    """Expected adopters after one step of the bass scenario, given ``adopted`` now.
-
-    Marketing reaches each consumer with chance p; a non-adopter hears from the adopters among
-    its n-1 neighbours on the complete graph with chance q x adopted/(n-1); the two are
-    independent, so a non-adopter adopts with chance 1 - (1 - p)(1 - q adopted/(n-1)).
-    """
-    hazard = 1.0 - (1.0 - p) * (1.0 - q * adopted / max(n - 1, 1))
-    return adopted + hazard * (n - adopted)
-
-
-def bass_closed_form(t: np.ndarray, p: float, q: float) -> np.ndarray:
-    """The continuous Bass curve F(t) = (1 - e^{-(p+q)t}) / (1 + (q/p) e^{-(p+q)t})."""
-    decay = np.exp(-(p + q) * np.asarray(t, dtype=float))
-    return (1.0 - decay) / (1.0 + (q / p) * decay) if p > 0 else np.zeros_like(decay)
-

@@ -59,6 +59,24 @@ COLUMNS = (
 )
 
 
+def _is_count(column: str) -> bool:
+    """Whether a column counts consumers, leads, deals or events (an integer in the table)."""
+    base = column.removeprefix("cumulative_")
+    return base in STAGE_COLUMNS or base.startswith(("new_customers", "leads_", "deals_")) or base in {
+        "queue_length",
+        "salespeople",
+        "churned",
+        "emails_sent",
+        "unsubscribes",
+        "consumers_reached",
+        "salesperson_busy",
+    }
+
+
+#: The integer columns of the run table.
+COUNT_COLUMNS = tuple(column for column in COLUMNS if _is_count(column))
+
+
 def firm_row(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray, busy: np.ndarray) -> dict[str, np.ndarray]:
     """All columns for every firm at the end of a step, as arrays of length ``firms``."""
     row: dict[str, np.ndarray] = dict(state.stage_counts())

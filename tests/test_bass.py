@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel, load_scenario
-from funnelsim.model.market import bass_closed_form, bass_expected_step
+from funnelsim.model.bass import bass_closed_form, bass_expected_step
 
 
 @pytest.fixture(scope="module")
