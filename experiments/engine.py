@@ -130,9 +130,7 @@ def evaluate(
     """
     base = load_scenario(scenario)
     point_list = [dict(point) for point in (points if points is not None else [{}])]
-    scenarios = []
-    for point_id, overrides in enumerate(point_list):
-        scenarios.append(load_scenario(base, overrides) if overrides else base)
+    scenarios = [load_scenario(base, overrides) if overrides else base for overrides in point_list]
     keep: tuple[str, ...] | None
     if timeseries is True:
         keep = ()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def bass_expected_step(adopted: float, n: int, p: float, q: float) -> float:
     """Expected adopters after one step of the bass scenario, given ``adopted`` now.
 
