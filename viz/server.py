@@ -27,6 +27,12 @@ SCENARIO_VARIABLE = "FUNNELSIM_SERVE_SCENARIO"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
+#: How long a session whose browser tab dropped without a clean close (a lost network, a
+#: laptop lid) keeps its model on the server before Solara culls it. Solara's default is a day,
+#: which a classroom of reloading browsers turns into gigabytes; a reconnect within this time
+#: still finds its model.
+SESSION_CULL_TIMEOUT = "2m"
+
 
 def listen_problem(host: str, port: int) -> str | None:
     """Why a server could not listen on ``host:port`` now, as one line naming the option; None if it can."""
@@ -67,6 +73,7 @@ def server_environment(scenario_source: str) -> dict[str, str]:
         # Solara otherwise posts usage statistics and asks PyPI for a newer version; offline
         # both hang or fail, and neither is wanted in a classroom.
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        "SOLARA_KERNEL_CULL_TIMEOUT": SESSION_CULL_TIMEOUT,
     }
     environment.update(assets.solara_environment())
     return environment
@@ -86,6 +93,48 @@ def url_for(host: str, port: int) -> str:
     return f"http://{shown_host}:{port}/"
 
 
+def is_loopback(host: str) -> bool:
+    """True when ``host`` (a name or address) only ever resolves to this machine's loopback."""
+    import ipaddress
+
+    try:
+        resolved = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+    except socket.gaierror:
+        return False
+    return all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in resolved)
+
+
+def reachable_urls(host: str, port: int) -> list[str]:
+    """The addresses a browser can really open for a server bound to ``host``.
+
+    A wildcard (``0.0.0.0`` or ``::``) is no address anybody can open: it means every address of
+    every interface, so those are listed instead.
+    """
+    if host not in ("0.0.0.0", "::", ""):
+        return [url_for(host, port)]
+    import psutil
+
+    families = (socket.AF_INET,) if host == "0.0.0.0" else (socket.AF_INET, socket.AF_INET6)
+    addresses = [
+        address.address
+        for interface in psutil.net_if_addrs().values()
+        for address in interface
+        if address.family in families and not address.address.startswith("fe80")
+    ]
+    return [url_for(address, port) for address in addresses] or [url_for(host, port)]
+
+
+def exposure_warning(host: str, port: int) -> str | None:
+    """What a user must know before serving beyond loopback; None on loopback."""
+    if is_loopback(host):
+        return None
+    return (
+        f"funnelsim serve: warning: --host {host} makes the page reachable from other machines, and it has no "
+        "login: anyone who can reach it can run models on this machine and use its CPU and memory. "
+        f"Open it at: {'  '.join(reachable_urls(host, port))}"
+    )
+
+
 def _quiet_known_warnings() -> None:
     """Hide a warning that says nothing to a user of this page: Solara warns on plain-http
     requests that it falls back to ``samesite=lax`` cookies, which is right on loopback."""
@@ -102,6 +151,7 @@ def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
     from solara.server import settings
 
     settings.telemetry.mixpanel_enable = False
+    settings.kernel.cull_timeout = SESSION_CULL_TIMEOUT
     if "SOLARA_ASSETS_PROXY_CACHE_DIR" in environment:
         settings.assets.proxy_cache_dir = Path(environment["SOLARA_ASSETS_PROXY_CACHE_DIR"])
         where_assets = f"front-end files from {environment['SOLARA_ASSETS_PROXY_CACHE_DIR']}"
@@ -115,6 +165,9 @@ def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
             file=sys.stderr,
         )
 
+    warning = exposure_warning(host, port)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     print(f"funnelsim serve: {url_for(host, port)}  (scenario {scenario_source!r}; {where_assets}; Ctrl+C stops)", flush=True)
     arguments = [
         APP_MODULE,
