@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import re
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -65,6 +66,19 @@ def evaluate_expression(expression: str, columns: Mapping[str, np.ndarray]) -> n
     """
     if len(expression) > MAX_LENGTH:
         raise ExpressionError(f"longer than {MAX_LENGTH} characters")
+    columns = dict(columns)
+    # A name that is not an identifier (a dotted scenario key) is written in backticks, as in
+    # pandas: `firms.0.price` * 2. Each becomes a plain identifier before parsing.
+    quoted: dict[str, str] = {}
+
+    def identifier(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in columns:
+            raise ExpressionError(f"unknown name '{name}' (the parameters are: {', '.join(sorted(columns)) or 'none'})")
+        return quoted.setdefault(name, f"_quoted_{len(quoted)}")
+
+    expression = re.sub(r"`([^`]*)`", identifier, expression)
+    columns.update({alias: columns[name] for name, alias in quoted.items()})
     try:
         tree = ast.parse(expression.strip(), mode="eval")
     except SyntaxError as error:

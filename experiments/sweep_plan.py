@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 
 from funnelsim.errors import UsageError
 from funnelsim.experiments.designs import Design, build_design
+from funnelsim.experiments.expressions import ExpressionError, evaluate_expression
 from funnelsim.experiments.sweep_spec import SweepSpec, toml_key
 
 #: The run function used when a sweep file names none.
@@ -233,15 +235,14 @@ def _is_used_in(name: str, expressions: str) -> bool:
 
 
 def _derived_settings(spec: SweepSpec, design: Design, base: dict[str, Any], where: str) -> pd.DataFrame:
-    """Evaluate each ``[derived]`` expression over the whole design with ``DataFrame.eval``."""
+    """Evaluate each ``[derived]`` expression over the whole design (bounded arithmetic, no code)."""
     derived = pd.DataFrame({"point_id": design.points["point_id"]})
+    columns = {str(name): design.points[name].to_numpy() for name in design.points.columns if is_numeric_dtype(design.points[name])}
     for key, expression in spec.derived.items():
         try:
-            result = design.points.eval(expression)
-        except Exception as error:  # pandas raises many types for a bad expression
-            message = " ".join(str(error).split())
-            raise UsageError(f"{where}: derived.{toml_key(key)}: cannot evaluate '{expression}' ({message})") from None
-        values = np.broadcast_to(np.asarray(result), (len(design.points),))
+            values = evaluate_expression(expression, columns)
+        except ExpressionError as error:
+            raise UsageError(f"{where}: derived.{toml_key(key)}: cannot evaluate '{expression[:80]}' ({error})") from None
         target = _lookup(base, key)
         derived[key] = [_native(value, target, round_to_int=True) for value in values]
     return derived

@@ -42,3 +42,10 @@ def test_huge_powers_are_infinite_at_once_not_a_hang():
 def test_anything_else_is_refused_with_a_reason(expression, reason):
     with pytest.raises(ExpressionError, match=reason):
         evaluate_expression(expression, COLUMNS)
+
+
+def test_dotted_names_in_backticks_as_in_pandas():
+    columns = {"firms.0.price": np.array([10.0, 20.0])}
+    np.testing.assert_allclose(evaluate_expression("`firms.0.price` * 2", columns), [20.0, 40.0])
+    with pytest.raises(ExpressionError, match="unknown name 'firms.1.price'"):
+        evaluate_expression("`firms.1.price`", columns)
