@@ -167,7 +167,7 @@ class MarketModel(mesa.Model):
         # 3. decay
         funnel.decay_awareness(state, sc.market, self._memorability)
         # 4-6. leads and self-serve
-        funnel.expire_cold_leads(state, sc.market, ledger, step)
+        funnel.expire_cold_leads(state, sc.market, ledger, step, self.rng)
         funnel.form_leads(state, sc.firms, sc.market, ledger, step, self.rng)
         funnel.self_serve(state, sc.firms, sc.market, ledger, step, self.rng)
         # 7. sales

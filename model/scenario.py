@@ -100,6 +100,12 @@ class Market(Section):
         30, description="Steps before a lost, cold or churned consumer can become a lead again."
     )
     churn_rate: Probability = Field(0.0, description="Chance per step that a customer leaves.")
+    delay_cv: NonNegative = Field(
+        1.0,
+        description="Coefficient of variation of each lead's patience and each cooldown, drawn per event from a "
+        "gamma distribution with the configured mean (1: exponential, the memoryless patience of the Erlang-A "
+        "queue, Garnett, Mandelbaum & Reiman 2002; 0: fixed delays, which make echo cycles).",
+    )
     referral_share: Probability = Field(
         0.1,
         description="Chance that a new customer refers each neighbour, when the firm has a referral package (placeholder).",
@@ -228,6 +234,11 @@ class Sales(Section):
         0.5, description="Mean base close chance of a salesperson on a fresh, keen lead (placeholder)."
     )
     cycle_steps: PositiveCount = Field(5, description="Steps a salesperson spends on one lead.")
+    cycle_cv: NonNegative = Field(
+        0.5,
+        description="Coefficient of variation of the sales cycle, drawn per deal (gamma, at least one step, "
+        "mean `cycle_steps`); 0 makes every cycle the same length (placeholder).",
+    )
     policy: Literal["fifo", "best_score", "newest"] = Field(
         "fifo", description="Which waiting lead an idle salesperson takes next."
     )

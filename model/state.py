@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from funnelsim.model.delays import draw_delays
 from funnelsim.model.scenario import Market, Scenario
 
 NOBODY = -1
@@ -71,6 +72,9 @@ class ConsumerState:
         self.customer_since = np.full(n, NOBODY, dtype=np.int32)
         self.satisfaction = np.zeros(n)
         self.referred_by = np.full(n, NOBODY, dtype=np.int64)
+        # The patience of each consumer's next (or current) lead, in steps: drawn now and again
+        # whenever a lead ends (funnel.end_lead), so every lead waits a fresh random time.
+        self.patience = draw_delays(market.lead_patience, market.delay_cv, n, rng, minimum=1)
 
     # ----------------------------------------------------------------------------------------
     def raise_awareness(self, firm: int, consumers: np.ndarray, lift: float, distinct: bool = False) -> None:

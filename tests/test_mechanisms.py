@@ -47,12 +47,16 @@ def test_without_salespeople_a_firm_still_sells_a_little_through_self_serve(smal
     assert table["new_customers_sales"].sum() == 0
 
 
-def test_leads_go_cold_after_their_patience(small_baseline):
-    model, table = run(small_baseline, {**NO_SALES, "market.self_serve_rate": 0.0, "market.lead_patience": 5}, steps=20)
+@pytest.mark.parametrize("delay_cv", [0.0, 1.0])
+def test_leads_go_cold_after_their_patience(small_baseline, delay_cv):
+    overrides = {**NO_SALES, "market.self_serve_rate": 0.0, "market.lead_patience": 5, "market.delay_cv": delay_cv}
+    model, table = run(small_baseline, overrides, steps=20)
     assert table["leads_cold"].sum() > 0
     state = model.consumers
     waiting = state.lead_of >= 0
-    assert np.all(model.steps - state.lead_since[waiting] < 5), "no lead waits past its patience"
+    assert np.all(model.steps - state.lead_since[waiting] < state.patience[waiting]), "no lead waits past its patience"
+    if delay_cv == 0:  # fixed patience: everyone's is the configured one
+        assert np.all(model.steps - state.lead_since[waiting] < 5)
 
 
 PLENTY_OF_LEADS = {
@@ -62,6 +66,7 @@ PLENTY_OF_LEADS = {
     "market.self_serve_rate": 0.0,
     "market.lead_patience": 1000,
     "firms.0.sales.cycle_steps": 4,
+    "firms.0.sales.cycle_cv": 0.0,  # fixed cycles, so capacity is exact (drawn ones: on average)
 }
 
 
@@ -85,7 +90,8 @@ def test_more_salespeople_close_more_when_leads_are_plentiful(small_baseline):
 def test_salesforce_capacity_caps_closes_however_much_marketing_makes_leads(small_baseline):
     tables = {}
     for budget in (50.0, 5000.0):
-        _, table = run(small_baseline, {"firms.0.marketing.budget_per_step": budget, "market.self_serve_rate": 0.0}, consumers=2000, steps=90)
+        overrides = {"firms.0.marketing.budget_per_step": budget, "market.self_serve_rate": 0.0, "firms.0.sales.cycle_cv": 0.0}
+        _, table = run(small_baseline, overrides, consumers=2000, steps=90)
         tables[budget] = table[table["firm"] == "Loudmouth"]
     loud = tables[5000.0]
     people, cycle = 2, 3  # the baseline's Loudmouth
