@@ -306,6 +306,18 @@ class Bass(Section):
     q: Probability = Field(..., description="Per-step word-of-mouth chance per unit of adopted fraction.")
 
 
+class Seeding(Section):
+    share: Probability = Field(
+        0.0, description="Share of consumers who are the firm's customers at step 0 (seeded; not counted as sales)."
+    )
+    by: Literal["random", "degree"] = Field(
+        "random",
+        description="Whom to seed: consumers at random, or the highest-degree consumers first (ties broken at "
+        "random); seeding hubs can beat random seeding several times (Hinz, Skiera, Barrot & Becker 2011).",
+    )
+    firm: int | str = Field(0, description="The seeded firm: its index in `firms` or its name.")
+
+
 class Scenario(Section):
     """A whole market: consumers, their network, word of mouth and the competing firms."""
 
@@ -320,6 +332,22 @@ class Scenario(Section):
         description="The Bass limit: when set, `market`, `word_of_mouth` and the one firm must be "
         "frictionless, and p and q set the media reach and word-of-mouth beta.",
     )
+    seeding: Seeding = Field(default_factory=Seeding, description="Customers at step 0.")
+
+    @model_validator(mode="after")
+    def _seeded_firm_exists(self) -> Scenario:
+        firm = self.seeding.firm
+        names = [f.name for f in self.firms]
+        if isinstance(firm, str) and firm not in names:
+            raise ValueError(f"seeding.firm: no firm is called '{firm}' (firms: {', '.join(names)})")
+        if isinstance(firm, int) and not 0 <= firm < len(self.firms):
+            raise ValueError(f"seeding.firm: {firm} is not a firm index (0 to {len(self.firms) - 1})")
+        return self
+
+    def seeded_firm(self) -> int:
+        """Index of the firm ``[seeding]`` names."""
+        firm = self.seeding.firm
+        return firm if isinstance(firm, int) else [f.name for f in self.firms].index(firm)
 
     @model_validator(mode="after")
     def _firms_are_distinct(self) -> Scenario:
