@@ -303,7 +303,9 @@ class Firm(Section):
 
 class Bass(Section):
     p: Probability = Field(..., description="Per-step chance that marketing reaches each consumer.")
-    q: Probability = Field(..., description="Per-step word-of-mouth chance per unit of adopted fraction.")
+    q: Probability = Field(
+        ..., description="Per-step word-of-mouth chance per unit of adopted fraction of a consumer's neighbours."
+    )
 
 
 class Seeding(Section):
@@ -329,8 +331,9 @@ class Scenario(Section):
     firms: list[Firm] = Field(..., min_length=1, description="The competing firms (at most 16).")
     bass: Bass | None = Field(
         None,
-        description="The Bass limit: when set, `market`, `word_of_mouth` and the one firm must be "
-        "frictionless, and p and q set the media reach and word-of-mouth beta.",
+        description="The Bass limit: when set, the loader derives the frictionless `market`, `word_of_mouth` "
+        "and firm settings from p and q (media reach p per step, word-of-mouth beta q, on any network) and refuses "
+        "a setting given a different value.",
     )
     seeding: Seeding = Field(default_factory=Seeding, description="Customers at step 0.")
 
@@ -359,6 +362,31 @@ class Scenario(Section):
                 raise ValueError(f"firms.{index}.name: '{name}' is used by another firm")
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_bass_settings(cls, data: Any) -> Any:
+        """With a ``[bass]`` table, fill in every setting the Bass limit needs that the scenario
+        leaves unset (see :func:`bass_derived_settings`), so ``bass.p`` and ``bass.q`` are enough.
+        A setting the scenario does set is kept, and checked after validation."""
+        if not isinstance(data, dict) or not isinstance(data.get("bass"), dict):
+            return data
+        bass = data["bass"]
+        p, q = bass.get("p"), bass.get("q")
+        if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in (p, q)):
+            return data  # missing or mistyped: the schema says which
+        data = dict(data)
+        firms = data.get("firms")
+        if firms is None or firms == []:
+            data["firms"] = [{"name": "Innovator"}]
+        market = data.get("market") if isinstance(data.get("market"), dict) else {}
+        consumers = market.get("consumers", Market.model_fields["consumers"].default)
+        cost = _raw_get(data, "firms.0.marketing.media.cost_per_thousand", Media.model_fields["cost_per_thousand"].default)
+        if not isinstance(consumers, int) or not isinstance(cost, (int, float)):
+            return data
+        for dotted, value in bass_derived_settings(float(p), float(q), consumers, float(cost)).items():
+            _raw_set_default(data, dotted, value)
+        return data
+
     @model_validator(mode="after")
     def _bass_limit_is_frictionless(self) -> Scenario:
         if self.bass is None:
@@ -374,20 +402,17 @@ class Scenario(Section):
         return self.model_dump(mode="json")
 
 
-def bass_limit_requirements(scenario: Scenario) -> dict[str, Any]:
-    """The settings under which the model is the Bass diffusion model, keyed by dotted field.
+def bass_derived_settings(p: float, q: float, consumers: int, cost_per_thousand: float) -> dict[str, Any]:
+    """The settings the loader derives from ``bass.p`` and ``bass.q``, keyed by dotted field.
 
     Every consumer is in the market, reacts the same way, becomes a lead at the first touch and
-    buys at once (self-serve with certainty, nobody priced out, no salespeople); awareness never
-    fades; marketing is a media buy whose per-step reach is exactly ``bass.p``; word of mouth
-    comes from customers only, with chance ``bass.q`` times the adopted share of neighbours on a
-    complete graph.
+    buys at once (self-serve with certainty, no salespeople); awareness never fades; marketing is
+    a media buy whose per-step reach is exactly ``p`` (``I`` impressions reach each of ``n``
+    consumers with chance ``1 - exp(-I/n)``, so ``I = -ln(1 - p) n``); word of mouth comes from
+    customers only, in the fraction form, so a consumer hears with chance ``q`` times the adopted
+    share of their neighbours, on whatever network the scenario has.
     """
-    assert scenario.bass is not None
-    n = scenario.market.consumers
-    media = scenario.firms[0].marketing.media if scenario.firms else Media()
-    # A media buy of I impressions reaches each consumer with chance 1 - exp(-I / n).
-    impressions = -math.log1p(-scenario.bass.p) * n if scenario.bass.p < 1 else float("inf")
+    impressions = -math.log1p(-p) * consumers if p < 1 else float("inf")
     return {
         "market.in_market_share": 1.0,
         "market.susceptibility": 1.0,
@@ -398,22 +423,85 @@ def bass_limit_requirements(scenario: Scenario) -> dict[str, Any]:
         "market.self_serve_rate": 1.0,
         "market.churn_rate": 0.0,
         "market.willingness_to_pay_spread": 0.0,
-        "network.kind": "complete",
         "word_of_mouth.form": "fraction",
-        "word_of_mouth.beta": scenario.bass.q,
+        "word_of_mouth.beta": q,
         "word_of_mouth.aware_weight": 0.0,
         "word_of_mouth.lift": 1.0,
-        "firms": _Length(1),
         "firms.0.quality": 1.0,
         "firms.0.coverage": 1.0,
-        "firms.0.price": _AtMost(scenario.market.willingness_to_pay),
         "firms.0.sales.salespeople": 0,
         "firms.0.sales.discount": 0.0,
         "firms.0.sales.referral_reward": 0.0,
+        "firms.0.marketing.mix.email": 0.0,
+        "firms.0.marketing.mix.blogging": 0.0,
         "firms.0.marketing.mix.media": 1.0,
+        "firms.0.marketing.mix.jingles": 0.0,
         "firms.0.marketing.media.lift": 1.0,
-        "firms.0.marketing.budget_per_step": _Close(impressions * media.cost_per_thousand / 1000.0),
+        "firms.0.marketing.budget_per_step": impressions * cost_per_thousand / 1000.0,
     }
+
+
+def bass_limit_requirements(scenario: Scenario) -> dict[str, Any]:
+    """The settings under which the model is the Bass diffusion model, keyed by dotted field:
+    :func:`bass_derived_settings` (which the loader fills in) plus one firm priced within reach.
+
+    The network is free: on the complete graph the model is the Bass model, on any other it is
+    the network Bass model (a non-adopter's hazard ``p + q x adopted neighbours / degree``).
+    """
+    assert scenario.bass is not None
+    n = scenario.market.consumers
+    media = scenario.firms[0].marketing.media if scenario.firms else Media()
+    derived = bass_derived_settings(scenario.bass.p, scenario.bass.q, n, media.cost_per_thousand)
+    budget = derived.pop("firms.0.marketing.budget_per_step")
+    return {
+        **derived,
+        "firms": _Length(1),
+        "firms.0.price": _AtMost(scenario.market.willingness_to_pay),
+        "firms.0.marketing.budget_per_step": _Close(budget),
+    }
+
+
+def _raw_get(data: Any, dotted: str, default: Any) -> Any:
+    """A dotted key of raw scenario data (dicts and lists), or ``default`` where it is not set."""
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def _raw_set_default(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a dotted key of raw scenario data unless it is already set; make missing tables.
+    Tables are copied on the way down, so the caller's data is never changed."""
+    parts = dotted.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            index = int(part)
+            if index >= len(node) or not isinstance(node[index], dict):
+                return
+            node[index] = dict(node[index])
+            node = node[index]
+        elif isinstance(node, dict):
+            child = node.get(part)
+            if child is None:
+                child = {}
+            if isinstance(child, list):
+                child = list(child)
+            elif isinstance(child, dict):
+                child = dict(child)
+            else:
+                return  # not a table: validation says so
+            node[part] = child
+            node = child
+        else:
+            return
+    if isinstance(node, dict) and parts[-1] not in node:
+        node[parts[-1]] = value
 
 
 class _Length:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pytest
 
 from funnelsim import MarketModel, ScenarioError, load_scenario
@@ -148,8 +149,15 @@ def test_bass_section_is_checked_against_the_frictionless_settings():
     assert bass.bass.p == pytest.approx(0.0025) and bass.bass.q == pytest.approx(0.0317)
     with pytest.raises(ScenarioError, match="market.awareness_decay: the Bass limit needs 0.0"):
         load_scenario("bass", {"market.awareness_decay": 0.1})
+    # p and q alone drive the limit: the loader derives beta and the media budget from them ...
+    driven = load_scenario("bass", {"bass.q": 0.05, "bass.p": 0.01})
+    assert driven.word_of_mouth.beta == 0.05
+    assert driven.firms[0].marketing.budget_per_step == pytest.approx(-np.log(0.99) * 100_000 * 10.0 / 1000)
+    # ... and a setting given another value is refused, not silently replaced.
     with pytest.raises(ScenarioError, match="word_of_mouth.beta: the Bass limit needs 0.05"):
-        load_scenario("bass", {"bass.q": 0.05})
+        load_scenario("bass", {"bass.q": 0.05, "word_of_mouth.beta": 0.2})
+    # Any network: the network Bass model.
+    assert load_scenario("bass", {"network.kind": "ring", "network.k": 2}).network.kind == "ring"
 
 
 def test_a_bad_scenario_builds_nothing():
