@@ -79,7 +79,13 @@ class Market(Section):
         "inside the 2-5 week adstock half-lives practitioners report (PARAMETERS.md).",
     )
     forget_below: Probability = Field(
-        0.01, description="Awareness under this counts as unaware and is reset to zero."
+        0.01, description="Awareness under this is forgotten: reset to zero (placeholder)."
+    )
+    recall_threshold: Probability = Field(
+        0.5,
+        description="Awareness is the chance a consumer recognises the firm when prompted (aided recall); the "
+        "funnel counts a consumer as aware from this chance on: 0.5 is 'more likely than not to recognise it' "
+        "(a convention, placeholder).",
     )
     initial_awareness: Probability = Field(
         0.0, description="Share of consumers who already know each firm at step 0."
