@@ -5,8 +5,9 @@ below. Every field has a default, a type and bounds; an unknown key, a wrong typ
 bounds or an inconsistent combination raises :class:`ScenarioError` with one line that names the
 field and the file. Nothing downstream re-checks what the schema already guarantees.
 
-Defaults cite ``PARAMETERS.md`` in their descriptions where a published figure exists; the rest
-say "placeholder".
+Every default says where it comes from in its description: a published figure (cited), a lever
+that is "off by default", a structural choice of the model, or "placeholder" (a plausible value
+with no published figure behind it). docs/scenario-reference.md lists them all.
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ class Section(BaseModel):
 
 
 class Market(Section):
-    consumers: PositiveCount = Field(2000, description="Number of consumers (network nodes).")
-    steps: Count = Field(365, description="Steps a run lasts unless told otherwise.")
-    step_unit: str = Field("day", description="What one step stands for; used in labels only.")
+    consumers: PositiveCount = Field(
+        2000, description="Number of consumers (network nodes); the model's size, a choice, not a market figure."
+    )
+    steps: Count = Field(365, description="Steps a run lasts unless told otherwise (a year of days: a choice).")
+    step_unit: str = Field("day", description="What one step stands for; used in labels only (a structural choice).")
     in_market_share: Probability = Field(
         0.3, description="Share of consumers who need the product (placeholder)."
     )
@@ -75,8 +78,9 @@ class Market(Section):
     )
     awareness_decay: Probability = Field(
         0.03,
-        description="Share of awareness lost per step: about a 3-week half-life for daily steps, "
-        "inside the 2-5 week adstock half-lives practitioners report (PARAMETERS.md).",
+        description="Share of awareness lost per step: about a 3-week half-life for daily steps, inside the "
+        "2-5 week adstock half-lives practitioners report (low authority); faster than the 6-9 months in which "
+        "90% of advertising's effect is gone in Leone (1995).",
     )
     forget_below: Probability = Field(
         0.01, description="Awareness under this is forgotten: reset to zero (placeholder)."
@@ -88,24 +92,29 @@ class Market(Section):
         "(a convention, placeholder).",
     )
     initial_awareness: Probability = Field(
-        0.0, description="Share of consumers who already know each firm at step 0."
+        0.0, description="Share of consumers who already know each firm at step 0 (off by default)."
     )
     self_serve_rate: Probability = Field(
-        0.01,
+        0.003,
         description="Chance per step that a waiting lead buys without a salesperson (placeholder).",
     )
     lead_patience: PositiveCount = Field(
-        30, description="Steps a lead waits in the queue before going cold and dropping back to aware."
+        30,
+        description="Mean steps a lead waits in the queue before going cold and dropping back to aware; each "
+        "lead's own patience is drawn (see delay_cv) (placeholder).",
     )
     lead_half_life: Positive = Field(
-        14.0,
-        description="Steps of waiting that halve a lead's chance to close; leads cool fast "
-        "(Oldroyd, McElheran & Elkington 2011), the exact figure is a placeholder.",
+        0.17,
+        description="Steps of waiting that halve a lead's chance to close: about 4 hours for daily steps. Leads "
+        "contacted within an hour are over 60 times likelier to qualify than after a day (Oldroyd, McElheran & "
+        "Elkington 2011), and 0.5 ** (1 / 0.17) = 1/59.",
     )
     lead_cooldown: Count = Field(
-        30, description="Steps before a lost, cold or churned consumer can become a lead again."
+        30,
+        description="Mean steps before a lost, cold or churned consumer can become a lead again; drawn per "
+        "event (see delay_cv) (placeholder).",
     )
-    churn_rate: Probability = Field(0.0, description="Chance per step that a customer leaves.")
+    churn_rate: Probability = Field(0.0, description="Chance per step that a customer leaves (off by default).")
     delay_cv: NonNegative = Field(
         1.0,
         description="Coefficient of variation of each lead's patience and each cooldown, drawn per event from a "
@@ -120,15 +129,21 @@ class Market(Section):
 
 class Network(Section):
     kind: Literal["watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "ring", "sbm", "file"] = Field(
-        "watts_strogatz", description="Network family; `complete` is handled without storing its edges."
+        "watts_strogatz",
+        description="Network family; `complete` is handled without storing its edges. The default is a "
+        "small world: clustered like acquaintances, with short paths (Watts & Strogatz 1998).",
     )
     k: PositiveCount = Field(
-        10, description="Mean degree (Watts-Strogatz and ring: neighbours; Barabasi-Albert: 2 x edges per new node)."
+        10,
+        description="Mean degree (Watts-Strogatz and ring: neighbours; Barabasi-Albert: 2 x edges per new node) "
+        "(placeholder).",
     )
-    p: Probability = Field(0.1, description="Watts-Strogatz rewiring probability.")
-    blocks: PositiveCount = Field(4, description="Stochastic block model: number of equal communities.")
+    p: Probability = Field(
+        0.1, description="Watts-Strogatz rewiring probability: 0.1 is inside the small-world range of Watts & Strogatz (1998)."
+    )
+    blocks: PositiveCount = Field(4, description="Stochastic block model: number of equal communities (placeholder).")
     mixing: Probability = Field(
-        0.1, description="Stochastic block model: share of a consumer's ties that leave its community."
+        0.1, description="Stochastic block model: share of a consumer's ties that leave its community (placeholder)."
     )
     path: str | None = Field(None, description="Edge list (two columns) or GraphML file, for kind = 'file'.")
     format: Literal["auto", "edgelist", "graphml"] = Field(
@@ -146,22 +161,25 @@ class WordOfMouth(Section):
     form: Literal["contagion", "fraction"] = Field(
         "contagion",
         description="contagion: chance 1-(1-beta)^exposure; fraction: beta x exposure / degree "
-        "(the network Bass form).",
+        "(the network Bass form); a structural choice.",
     )
     beta: Probability = Field(0.05, description="Transmission chance per unit of exposure (placeholder).")
     aware_weight: NonNegative = Field(
-        0.2, description="How much a merely aware consumer talks, relative to a fully satisfied customer."
+        0.2,
+        description="How much a merely aware consumer talks, relative to a fully satisfied customer (placeholder).",
     )
-    lift: Probability = Field(0.3, description="Awareness gained by hearing: a <- a + lift (1 - a).")
+    lift: Probability = Field(0.3, description="Awareness gained by hearing: a <- a + lift (1 - a) (placeholder).")
 
 
 class Email(Section):
     cost_per_send: NonNegative = Field(0.05, description="Cost of one email sent (placeholder).")
-    lift: Probability = Field(0.02, description="Awareness lift of one email read.")
+    lift: Probability = Field(0.02, description="Awareness lift of one email read (placeholder).")
     bought_list_share: Probability = Field(
-        0.02, description="Share of all consumers on a bought contact list from step 0."
+        0.02, description="Share of all consumers on a bought contact list from step 0 (placeholder)."
     )
-    unsubscribe_rate: Probability = Field(0.002, description="Chance an email makes its reader unsubscribe.")
+    unsubscribe_rate: Probability = Field(
+        0.002, description="Chance an email makes its reader unsubscribe (placeholder)."
+    )
     fatigue: NonNegative = Field(
         0.01,
         description="Extra unsubscribe chance per email for every email per list member per step: mailing "
@@ -174,50 +192,58 @@ class Blogging(Section):
     reach_per_post: NonNegative = Field(
         5.0, description="Expected readers per step that one post in the stock brings (placeholder)."
     )
-    post_decay: Probability = Field(0.005, description="Share of the stock of posts that stops drawing readers each step.")
-    in_market_bias: NonNegative = Field(
-        5.0, description="How much likelier an in-market consumer is to find a post than one out of market."
+    post_decay: Probability = Field(
+        0.005, description="Share of the stock of posts that stops drawing readers each step (placeholder)."
     )
-    lift: Probability = Field(0.15, description="Awareness lift of one read.")
+    in_market_bias: NonNegative = Field(
+        5.0, description="How much likelier an in-market consumer is to find a post than one out of market (placeholder)."
+    )
+    lift: Probability = Field(0.15, description="Awareness lift of one read (placeholder).")
 
 
 class Media(Section):
     cost_per_thousand: Positive = Field(10.0, description="Cost per thousand impressions (placeholder).")
-    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step.")
+    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step (placeholder).")
 
 
 class Jingles(Section):
     production_cost: NonNegative = Field(
-        5000.0, description="One-off cost of making the jingle, paid from the jingle budget before any airtime."
+        5000.0,
+        description="One-off cost of making the jingle, paid from the jingle budget before any airtime (placeholder).",
     )
     cost_per_thousand: Positive = Field(15.0, description="Airtime cost per thousand impressions (placeholder).")
-    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step.")
+    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step (placeholder).")
     memorability: Probability = Field(
-        0.5, description="Share by which awareness decays more slowly for a consumer who has heard the jingle."
+        0.5,
+        description="Share by which awareness decays more slowly for a consumer who has heard the jingle (placeholder).",
     )
 
 
 class Mix(Section):
-    email: Probability = Field(0.25, description="Share of the promotion budget spent on email.")
-    blogging: Probability = Field(0.25, description="Share spent on blogging (content).")
-    media: Probability = Field(0.25, description="Share spent on media buys.")
-    jingles: Probability = Field(0.25, description="Share spent on jingles (production, then airtime).")
+    email: Probability = Field(0.25, description="Share of the promotion budget spent on email (equal shares: placeholder).")
+    blogging: Probability = Field(0.25, description="Share spent on blogging (content) (placeholder).")
+    media: Probability = Field(0.25, description="Share spent on media buys (placeholder).")
+    jingles: Probability = Field(0.25, description="Share spent on jingles (production, then airtime) (placeholder).")
 
     def shares(self) -> tuple[float, ...]:
         return tuple(getattr(self, channel) for channel in CHANNELS)
 
 
 class Marketing(Section):
-    budget_per_step: NonNegative = Field(500.0, description="Promotion spend per step, split by `mix`.")
-    marketers: Count = Field(1, description="Marketers who run the campaigns; a budget needs at least one.")
-    marketer_salary: NonNegative = Field(150.0, description="Pay per marketer per step.")
+    budget_per_step: NonNegative = Field(500.0, description="Promotion spend per step, split by `mix` (placeholder).")
+    marketers: Count = Field(
+        1, description="Marketers who run the campaigns; a budget needs at least one (placeholder)."
+    )
+    marketer_salary: NonNegative = Field(150.0, description="Pay per marketer per step (placeholder).")
     mix: Mix = Field(default_factory=Mix, description="Share of the budget per channel; sums to 1.")
     targeting: Literal["random", "hubs", "segment"] = Field(
         "random",
         description="Whom media buys and jingles reach: anyone at random, well-connected consumers first "
         "(weighted by degree; Hinz et al. 2011), or only the community `target_segment` of a block-model network.",
     )
-    target_segment: Count = Field(0, description="The community media and jingles reach when targeting = 'segment'.")
+    target_segment: Count = Field(
+        0, description="The community media and jingles reach when targeting = 'segment' (a choice, used only then)."
+    )
     email: Email = Field(default_factory=Email)
     blogging: Blogging = Field(default_factory=Blogging)
     media: Media = Field(default_factory=Media)
@@ -234,23 +260,25 @@ class Marketing(Section):
 
 
 class Sales(Section):
-    salespeople: Count = Field(3, description="Salespeople, each working one lead at a time.")
-    salary: NonNegative = Field(200.0, description="Pay per salesperson per step.")
+    salespeople: Count = Field(3, description="Salespeople, each working one lead at a time (placeholder).")
+    salary: NonNegative = Field(200.0, description="Pay per salesperson per step (placeholder).")
     skill: Probability = Field(
         0.5, description="Mean base close chance of a salesperson on a fresh, keen lead (placeholder)."
     )
-    cycle_steps: PositiveCount = Field(5, description="Steps a salesperson spends on one lead.")
+    cycle_steps: PositiveCount = Field(
+        5, description="Mean steps a salesperson spends on one lead; drawn per deal (see cycle_cv) (placeholder)."
+    )
     cycle_cv: NonNegative = Field(
         0.5,
         description="Coefficient of variation of the sales cycle, drawn per deal (gamma, at least one step, "
         "mean `cycle_steps`); 0 makes every cycle the same length (placeholder).",
     )
     policy: Literal["fifo", "best_score", "newest"] = Field(
-        "fifo", description="Which waiting lead an idle salesperson takes next."
+        "fifo", description="Which waiting lead an idle salesperson takes next (first come, first served: a choice)."
     )
-    discount: Probability = Field(0.0, description="Coupon: share taken off the price for every buyer.")
+    discount: Probability = Field(0.0, description="Coupon: share taken off the price for every buyer (off by default).")
     commission: Probability = Field(
-        0.0, description="Share of revenue paid to the salesperson who closes a sale."
+        0.0, description="Share of revenue paid to the salesperson who closes a sale (off by default)."
     )
     commission_effort: NonNegative = Field(
         2.0,
@@ -260,7 +288,8 @@ class Sales(Section):
         0.3, description="Share by which a 10% commission shortens the sales cycle (placeholder)."
     )
     referral_reward: NonNegative = Field(
-        0.0, description="Paid to a customer for each referred neighbour who buys; 0 means no referral package."
+        0.0,
+        description="Paid to a customer for each referred neighbour who buys; 0 means no referral package (off by default).",
     )
 
 
@@ -274,11 +303,13 @@ class BudgetSplit(Section):
 class Firm(Section):
     name: str = Field(..., min_length=1, description="Name shown in tables and figures.")
     quality: Probability = Field(
-        0.7, description="Product quality: satisfaction, word-of-mouth strength and close chances."
+        0.7, description="Product quality: satisfaction, word-of-mouth strength and close chances (placeholder)."
     )
-    price: NonNegative = Field(100.0, description="List price.")
-    unit_cost: NonNegative = Field(40.0, description="Cost of goods per sale.")
-    coverage: Probability = Field(1.0, description="Place: share of consumers who can buy from the firm at all.")
+    price: NonNegative = Field(100.0, description="List price (placeholder).")
+    unit_cost: NonNegative = Field(40.0, description="Cost of goods per sale (placeholder).")
+    coverage: Probability = Field(
+        1.0, description="Place: share of consumers who can buy from the firm at all (everyone: limits off by default)."
+    )
     marketing: Marketing = Field(default_factory=Marketing)
     sales: Sales = Field(default_factory=Sales)
     budget: BudgetSplit | None = Field(
@@ -316,7 +347,9 @@ class Bass(Section):
 
 class Seeding(Section):
     share: Probability = Field(
-        0.0, description="Share of consumers who are the firm's customers at step 0 (seeded; not counted as sales)."
+        0.0,
+        description="Share of consumers who are the firm's customers at step 0 (seeded; not counted as sales; "
+        "off by default).",
     )
     by: Literal["random", "degree"] = Field(
         "random",

@@ -136,7 +136,10 @@ def test_discounts_raise_the_close_rate_and_lower_revenue_per_sale(small_baselin
 
 
 def test_referral_packages_bring_warm_leads_and_pay_for_referred_buyers(small_baseline):
-    overrides = {"firms.1.sales.referral_reward": 100.0, "market.referral_share": 0.5}
+    # Referred leads join the queue after the sales phase, so they wait at least a day: with the
+    # default 4-hour half-life that costs them 59/60 of their chance. This test is about the
+    # referral bookkeeping, so leads here cool over two weeks instead.
+    overrides = {"firms.1.sales.referral_reward": 100.0, "market.referral_share": 0.5, "market.lead_half_life": 14.0}
     _, table = run(small_baseline, overrides, consumers=2000, steps=120)
     closer = table[table["firm"] == "Closer"]
     assert closer["leads_referred"].sum() > 0
