@@ -617,6 +617,8 @@ def load_scenario(
     data, origin, base_dir = _raw_data(source)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, origin)
+    if isinstance(source, Scenario) and source.bass is not None and isinstance(data.get("bass"), dict):
+        data = _without_derived_bass_settings(data, source)  # still the Bass limit: derive afresh
     network = data.get("network")
     if isinstance(network, dict) and isinstance(network.get("path"), str) and base_dir is not None:
         path = Path(network["path"]).expanduser()
@@ -658,6 +660,26 @@ def _raw_data(source: Any) -> tuple[dict[str, Any], str, Path | None]:
         raise ScenarioError(f"{path}: cannot read the scenario file ({error})") from None
     data.setdefault("name", path.stem)
     return data, str(path), path.parent
+
+
+def _without_derived_bass_settings(data: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """``data`` (a loaded scenario's, with overrides) without the settings the loader derived
+    from the scenario's ``[bass]`` table, so that overriding ``bass.p`` or ``bass.q`` on a loaded
+    scenario derives them afresh. Only values equal to the derived ones are dropped."""
+    assert scenario.bass is not None
+    media = scenario.firms[0].marketing.media
+    derived = bass_derived_settings(scenario.bass.p, scenario.bass.q, scenario.market.consumers, media.cost_per_thousand)
+    for dotted, value in derived.items():
+        *path, last = dotted.split(".")
+        node: Any = data
+        for part in path:
+            node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+        if isinstance(node, dict) and last in node:
+            actual = node[last]
+            same = math.isclose(actual, value, rel_tol=1e-9) if isinstance(value, float) and isinstance(actual, float) else actual == value
+            if same:
+                del node[last]
+    return data
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, origin: str) -> None:

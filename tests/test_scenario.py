@@ -156,6 +156,12 @@ def test_bass_section_is_checked_against_the_frictionless_settings():
     # ... and a setting given another value is refused, not silently replaced.
     with pytest.raises(ScenarioError, match="word_of_mouth.beta: the Bass limit needs 0.05"):
         load_scenario("bass", {"bass.q": 0.05, "word_of_mouth.beta": 0.2})
+    # The same on a scenario already loaded: its derived settings follow new p and q ...
+    again = load_scenario(bass, {"bass.q": 0.4})
+    assert again.word_of_mouth.beta == 0.4 and again.market.in_market_share == 1.0
+    # ... and leaving the limit (bass = None) keeps them as they were.
+    left = load_scenario(bass, {"bass": None, "firms.0.price": 60.0})
+    assert left.bass is None and left.word_of_mouth.beta == bass.word_of_mouth.beta and left.market.in_market_share == 1.0
     # Any network: the network Bass model.
     assert load_scenario("bass", {"network.kind": "ring", "network.k": 2}).network.kind == "ring"
 
