@@ -82,6 +82,11 @@ def scenarios(draw):
                 "lift": draw(probability),
             },
             "firms": [draw(firms(index)) for index in range(count)],
+            "seeding": {
+                "share": draw(st.sampled_from([0.0, 0.1])),
+                "by": draw(st.sampled_from(["random", "degree"])),
+                "firm": draw(st.integers(0, count - 1)),
+            },
         }
     )
 
