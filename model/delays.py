@@ -45,7 +45,7 @@ def draw_delays(mean: float, cv: float, size: int, rng: np.random.Generator, min
         return np.empty(0, dtype=np.int64)
     spare = mean - minimum
     if cv <= 0.0 or spare <= 0.0:
-        return np.full(size, max(minimum, int(round(mean))), dtype=np.int64)
+        return np.full(size, max(minimum, round(mean)), dtype=np.int64)
     shape = (spare / (cv * mean)) ** 2
     scale = spare / shape
     continuous = rng.gamma(shape, scale, size)

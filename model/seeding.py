@@ -35,7 +35,7 @@ def seed_customers(state: ConsumerState, network: Network, scenario: Scenario, r
     buyer would be (a Beta draw around the product's quality). Draws nothing when share is 0.
     """
     spec = scenario.seeding
-    count = int(round(spec.share * state.size))
+    count = round(spec.share * state.size)
     if count == 0:
         return np.empty(0, dtype=np.int64)
     f = scenario.seeded_firm()
