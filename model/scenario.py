@@ -374,7 +374,11 @@ class Scenario(Section):
         "and firm settings from p and q (media reach p per step, word-of-mouth beta q, on any network) and refuses "
         "a setting given a different value.",
     )
-    seeding: Seeding = Field(default_factory=Seeding, description="Customers at step 0.")
+    seeding: Seeding = Field(
+        default_factory=Seeding,
+        description="Customers at step 0: a share of consumers start as one firm's customers, chosen at random "
+        "or by degree, and talk from the first step (not counted as sales).",
+    )
 
     @model_validator(mode="after")
     def _seeded_firm_exists(self) -> Scenario:
