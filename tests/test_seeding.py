@@ -74,3 +74,18 @@ def test_seeded_customers_talk_from_the_first_step(small_baseline):
 def test_an_unknown_seeded_firm_is_a_one_line_error(firm, problem):
     with pytest.raises(ScenarioError, match=problem):
         load_scenario("baseline", {"seeding.share": 0.1, "seeding.firm": firm})
+
+
+def test_seeding_hubs_spreads_the_word_further_than_seeding_at_random():
+    # Hinz, Skiera, Barrot & Becker (2011): seeding well-connected consumers can be several times
+    # better than random seeding. On a scale-free network with no marketing, 1% of consumers seeded
+    # by degree made 1,900-2,200 of 5,000 hear of the firm within 90 days, at random 360-500
+    # (seeds 0-2); a factor of 2 leaves room for any seed.
+    def heard(by: str) -> int:
+        scenario = load_scenario("baseline", {**SILENT, "market.consumers": 5000, "network.kind": "barabasi_albert",
+                                              "seeding.share": 0.01, "seeding.by": by})
+        model = MarketModel(scenario, rng=0)
+        model.run(90)
+        return int(np.count_nonzero(model.consumers.awareness[0]))
+
+    assert heard("degree") > 2 * heard("random")
