@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "funnelsim.experiments.run_command",  # run, scenarios, validate, report
     "funnelsim.experiments.sweep_command",  # sweep, analyze
     "funnelsim.experiments.compare_command",  # compare
+    "funnelsim.experiments.studies_command",  # studies
     "funnelsim.viz.serve_command",  # serve
 )
 
