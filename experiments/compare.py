@@ -4,9 +4,11 @@ Both scenarios run over the same replications through :func:`funnelsim.experimen
 so replication ``r`` of A and replication ``r`` of B draw from the same random stream (common
 random numbers). The question is then asked of the per-replication differences
 ``d_r = B_r - A_r``: their mean is the difference, and a paired t interval on them
-(``scipy.stats.t``) says how well it is known. Common random numbers make the two runs of a
-replication move together, so the differences vary much less than either side does and far fewer
-replications resolve a difference than two independent batches would need.
+(``scipy.stats.t``) says how well it is known. When a change leaves the two runs' random draws in
+step (a price, a budget, a probability), common random numbers make the two runs of a replication
+move together, the differences vary much less than either side does, and fewer replications
+resolve a difference. A change in how many random numbers are drawn (more salespeople, each with a
+drawn skill) lets the streams drift apart and the gain fades; the paired interval is valid either way.
 
 Precision
 ---------
