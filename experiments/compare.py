@@ -32,15 +32,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario
 from scipy import stats
 
 from funnelsim.errors import UsageError
-from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario
 
 #: The headline measures compared by default (the summary columns `funnelsim run` prints).
 HEADLINE_MEASURES = (
@@ -312,8 +313,9 @@ def compare(
     done = 0
     rounds: list[int] = []
     goal = AUTO_START if auto else int(replications)
+    # One executor for every round and both sides (a pool starts once); none for runs in this process.
     local = scheduler is None and (workers or 1) <= 1
-    with _maybe_executor(open_executor, local, workers, scheduler) as handle:
+    with nullcontext(None) if local else open_executor(workers=workers, scheduler=scheduler) as handle:
         while True:
             first, count = done, goal - done
             for side, scenario in (("A", scenario_a), ("B", scenario_b)):
@@ -342,19 +344,6 @@ def compare(
             # At most double per round: early estimates of the spread are rough, so do not
             # commit to a huge batch on the strength of five replications.
             goal = min(max_replications, max(done + 1, min(wanted, 2 * done)))
-
-
-class _maybe_executor:
-    """One executor for every round (a pool is started once), or none for in-process runs."""
-
-    def __init__(self, opener, local: bool, workers: int | None, scheduler: str | None):
-        self._context = None if local else opener(workers=workers, scheduler=scheduler)
-
-    def __enter__(self):
-        return self._context.__enter__() if self._context is not None else None
-
-    def __exit__(self, *exc):
-        return self._context.__exit__(*exc) if self._context is not None else False
 
 
 def _load_side(side: str, scenario, overrides, side_overrides) -> Scenario:

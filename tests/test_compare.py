@@ -11,10 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
-
-import funnelsim
-from funnelsim.cli import main
 from funnelsim.experiments.compare import (
     HEADLINE_MEASURES,
     Precision,
@@ -24,6 +20,10 @@ from funnelsim.experiments.compare import (
     replications_needed,
 )
 from funnelsim.experiments.engine import replication_stream
+from scipy import stats
+
+import funnelsim
+from funnelsim.cli import main
 
 SMALL = {"market.consumers": 1000, "market.steps": 60}
 SMALL_SET = ["--set", "market.consumers=1000", "--set", "market.steps=60"]
@@ -187,3 +187,10 @@ def test_cli_writes_the_comparison_table_pairs_figure_and_manifest(tmp_path, cap
 
 def test_compare_is_importable_from_the_package():
     assert funnelsim.compare is compare
+
+
+def test_a_process_pool_gives_the_same_comparison_as_this_process():
+    settings = {"overrides": {"market.consumers": 400, "market.steps": 30}, "overrides_b": {"firms.0.price": 2500.0}, "replications": 2, "seed": 8}
+    here = compare("baseline", "baseline", workers=1, **settings)
+    pool = compare("baseline", "baseline", workers=2, **settings)
+    pd.testing.assert_frame_equal(here.table, pool.table)
