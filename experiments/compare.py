@@ -38,10 +38,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario
 from scipy import stats
 
 from funnelsim.errors import UsageError
+from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario
 
 #: The headline measures compared by default (the summary columns `funnelsim run` prints).
 HEADLINE_MEASURES = (

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from funnelsim.model.bass import bass_closed_form, bass_expected_step
 from funnelsim.model.scenario import Scenario, load_scenario
 

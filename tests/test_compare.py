@@ -11,6 +11,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
+
+import funnelsim
+from funnelsim.cli import main
 from funnelsim.experiments.compare import (
     HEADLINE_MEASURES,
     Precision,
@@ -20,10 +24,6 @@ from funnelsim.experiments.compare import (
     replications_needed,
 )
 from funnelsim.experiments.engine import replication_stream
-from scipy import stats
-
-import funnelsim
-from funnelsim.cli import main
 
 SMALL = {"market.consumers": 1000, "market.steps": 60}
 SMALL_SET = ["--set", "market.consumers=1000", "--set", "market.steps=60"]

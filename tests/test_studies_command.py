@@ -6,13 +6,13 @@ import re
 import tomllib
 
 import pytest
+
+from funnelsim.cli import build_parser, main
+from funnelsim.errors import UsageError
 from funnelsim.experiments.studies_command import run_count, shrink
 from funnelsim.experiments.sweep_command import built_in_studies
 from funnelsim.experiments.sweep_plan import make_plan
 from funnelsim.experiments.sweep_spec import read_sweep_file
-
-from funnelsim.cli import build_parser, main
-from funnelsim.errors import UsageError
 
 
 def test_studies_lists_every_built_in_study_with_its_description(capsys):

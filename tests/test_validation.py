@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 import pytest
+
 from funnelsim.experiments import validation
 from funnelsim.experiments.validation import (
     bass_row,
