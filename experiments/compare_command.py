@@ -33,7 +33,7 @@ def register(subparsers) -> None:
         "names; they may be the same, with --set-a / --set-b making the variant. Exit code 2 for bad input, "
         "with nothing written.",
         epilog="Examples: funnelsim compare baseline baseline --set-b firms.1.sales.salespeople=10 --seed 7; "
-        "funnelsim compare a.toml b.toml -r auto --precision 5%% --max-replications 60 --out results/a-vs-b",
+        "funnelsim compare a.toml b.toml -r auto --precision 5% --max-replications 60 --out results/a-vs-b",
     )
     compare.add_argument("a", metavar="A", help="scenario A: a TOML file or a built-in name")
     compare.add_argument("b", metavar="B", help="scenario B: a TOML file or a built-in name")
