@@ -20,6 +20,8 @@ from funnelsim.errors import UsageError
 COMMAND_MODULES = (
     "funnelsim.experiments.run_command",  # run, scenarios, validate, report
     "funnelsim.experiments.sweep_command",  # sweep, analyze
+    "funnelsim.experiments.compare_command",  # compare
+    "funnelsim.experiments.studies_command",  # studies
     "funnelsim.viz.serve_command",  # serve
 )
 

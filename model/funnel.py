@@ -63,6 +63,7 @@ def expire_cold_leads(
     if cold.size == 0:
         return
     ledger.add_per_firm("leads_cold", state.lead_of[cold].astype(np.int64))
+    ledger.add_per_firm("cold_wait_total", state.lead_of[cold].astype(np.int64), step - state.lead_since[cold])
     if rng is None:  # callers from before drawn delays: the fixed cooldown
         release(state, cold, step + market.lead_cooldown)
     else:
@@ -144,6 +145,7 @@ def self_serve(state: ConsumerState, firms: list[Firm], market: Market, ledger: 
     for f, firm in enumerate(firms):
         mine = buyers[state.lead_of[buyers] == f]
         if mine.size:
+            ledger.add("self_serve_wait_total", f, float((step - state.lead_since[mine]).sum()))
             revenue = purchase(state, ledger, f, firm, mine, step, rng, market.heterogeneity)
             ledger.add("new_customers_self_serve", f, mine.size)
             ledger.add("revenue_self_serve", f, revenue)
