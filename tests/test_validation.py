@@ -103,7 +103,13 @@ def test_littles_law_holds_on_the_lead_queue_from_the_runs_outputs():
 def test_queue_waits_are_reported_for_every_way_out_of_the_queue():
     from funnelsim import MarketModel
 
-    model = MarketModel("baseline", rng=3, overrides={"market.consumers": 1000, "market.steps": 120}, consumer_agents=False)
+    # Fixed patience (delay_cv = 0), so "goes cold exactly at its patience" is one number to check.
+    model = MarketModel(
+        "baseline",
+        rng=3,
+        overrides={"market.consumers": 1000, "market.steps": 120, "market.delay_cv": 0.0},
+        consumer_agents=False,
+    )
     model.run()
     summary = model.summary().set_index("firm")
     for column in ("mean_wait_self_serve", "mean_wait_cold", "mean_queue_wait", "lead_arrival_rate"):
