@@ -280,3 +280,18 @@ def test_cli_writes_every_output(tmp_path):
     assert not (tmp_path / "out.partial").exists()
     again = funnelsim("run", str(out / "best.toml"), "--replications", "1", "--seed", "1", "--out", "run", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
+
+
+def test_same_result_in_this_process_a_local_pool_and_on_dask(share_space):
+    """Where runs execute changes no number: the batches, seeds and order are fixed by --seed and
+    --batch-size, never by the executor (a Dask cluster in this process, threads for workers)."""
+    from distributed import LocalCluster
+
+    settings = dict(firm="Solo", space=share_space, trials=4, replications=2, final_replications=2, leaders=2, seed=8)
+    serial = optimize(TWO_LEVERS, **settings)
+    pooled = optimize(TWO_LEVERS, workers=2, **settings)
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        on_dask = optimize(TWO_LEVERS, scheduler=cluster.scheduler_address, **settings)
+    for other in (pooled, on_dask):
+        pd.testing.assert_frame_equal(other.trials, serial.trials)
+        assert other.params == serial.params

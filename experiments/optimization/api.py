@@ -190,12 +190,12 @@ def optimize(
 
     with _executor(workers, scheduler) as handle:
 
-        def evaluate_points(points: list[dict[str, Any]], first: int, count: int):
+        def evaluate_points(points: list[dict[str, Any]], first: int, count: int, bar: bool = False):
             from funnelsim.experiments.engine import evaluate
 
             return evaluate(
                 base, points, replications=count, seed=int(seed), first_replication=first,
-                workers=1 if handle is None else None, handle=handle,
+                workers=1 if handle is None else None, handle=handle, progress=bar, description="leaders",
             )
 
         baseline_candidate = Candidate({}, baseline_params(base, search_space), {}, base)
@@ -227,7 +227,7 @@ def optimize(
                 import sys
 
                 print(f"re-running {len(leader_numbers)} leaders and the baseline on {final_replications} new replications", file=sys.stderr)
-            evaluation = evaluate_points([c.overrides for c in leader_candidates] + [{}], replications, final_replications)
+            evaluation = evaluate_points([c.overrides for c in leader_candidates] + [{}], replications, final_replications, progress)
             final_rows = pd.concat(
                 [
                     candidate_rows(search_space, leader_candidates, leader_numbers, _subset(evaluation, range(len(leader_numbers))), objective, "final", -1),

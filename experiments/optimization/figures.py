@@ -31,7 +31,7 @@ def _share_figure(result, path: Path) -> Path:
     ax.errorbar(
         leaders["marketing_share"], leaders["mean"],
         yerr=[leaders["mean"] - leaders["lo"], leaders["hi"] - leaders["mean"]],
-        fmt="o", color="tab:orange", capsize=3, label=f"leader, new replications (95% interval)",
+        fmt="o", color="tab:orange", capsize=3, label="leader, new replications (95% interval)",
     )
     top = leaders.iloc[0]
     ax.plot([top["marketing_share"]], [top["mean"]], marker="*", markersize=16, color=WINNER, linestyle="none", label="winner")
@@ -96,18 +96,25 @@ def _region_figure(result, path: Path) -> Path:
 
     leaders = result.leaders
     labels = [
-        f"trial {int(r.trial)}: share {r.marketing_share:.2f}, {int(r.salespeople)} sales" for r in leaders.itertuples()
+        f"trial {int(r.trial)}: share {r.marketing_share:.2f}, {int(r.salespeople)} sales\n"
+        f"{_number(r.mean)} [{_number(r.lo)}, {_number(r.hi)}]"
+        for r in leaders.itertuples()
     ]
+    # Red: the winner; orange: not distinguishable from it; grey: distinguishably worse.
     colors = [WINNER if i == 0 else ("tab:orange" if not d else OTHER) for i, d in enumerate(leaders["distinguishable"])]
     right.barh(np.arange(len(leaders)), leaders["probability_best"], color=colors)
-    right.set_yticks(np.arange(len(leaders)), labels, fontsize=8)
+    right.set_yticks(np.arange(len(leaders)), labels, fontsize=7)
     right.invert_yaxis()
     right.set_xlim(0, 1)
-    right.set_xlabel("probability of being the best (bootstrap over paired replications)")
+    right.set_xlabel("probability of being the best\n(bootstrap over paired replications)")
     for i, r in enumerate(leaders.itertuples()):
-        right.annotate(f"{r.mean:,.4g} [{r.lo:,.4g}, {r.hi:,.4g}]", (min(r.probability_best, 0.55) + 0.02, i), va="center", fontsize=7)
+        right.annotate(f"{r.probability_best:.2f}", (min(r.probability_best, 0.88) + 0.02, i), va="center", fontsize=8)
     right.set_title(f"leaders on {result.settings['final_replications']} new replications: {result.measure}", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
