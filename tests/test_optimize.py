@@ -173,6 +173,12 @@ def test_resume_skips_finished_trials_and_gives_the_same_result(tmp_path, monkey
     )
 
 
+def test_optimize_is_part_of_the_package_api():
+    import funnelsim
+
+    assert funnelsim.optimize is optimize
+
+
 def test_probability_best_follows_the_paired_evidence():
     """A candidate better on every paired replication is the best in every resample; two
     identical candidates split nothing (ties go to the first)."""
@@ -295,3 +301,46 @@ def test_same_result_in_this_process_a_local_pool_and_on_dask(share_space):
     for other in (pooled, on_dask):
         pd.testing.assert_frame_equal(other.trials, serial.trials)
         assert other.params == serial.params
+
+
+def test_a_killed_command_resumes_to_the_same_result(tmp_path, share_space):
+    """As a user sees it: `kill` after the first batch keeps DIR.partial and says how to go on;
+    `--resume` finishes, and best.json matches an uninterrupted run of the same settings."""
+    import os
+    import signal
+    import time
+
+    import tomli_w
+
+    scenario = tmp_path / "two_levers.toml"
+    scenario.write_text(tomli_w.dumps(TWO_LEVERS))
+    options = [
+        "optimize", str(scenario), "--firm", "Solo", "--space", str(share_space), "--trials", "12",
+        "--batch-size", "2", "--replications", "2", "--final-replications", "3", "--leaders", "2",
+        "--seed", "17", "--quiet", "--out", "out",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "funnelsim", *options], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    first_batch = tmp_path / "out.partial" / "trials" / "batch-000000.parquet"
+    deadline = time.monotonic() + 240
+    while not first_batch.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "--resume" in stderr
+    assert not (tmp_path / "out").exists()
+    saved = len(list((tmp_path / "out.partial" / "trials").glob("batch-*.parquet")))
+    assert 1 <= saved < 6
+
+    resumed = funnelsim(*options, "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    whole = optimize(
+        TWO_LEVERS, firm="Solo", space=share_space, trials=12, batch_size=2, replications=2,
+        final_replications=3, leaders=2, seed=17,
+    )
+    best = json.loads((tmp_path / "out" / "best.json").read_text())
+    assert best["params"] == pytest.approx(whole.params)
+    assert best["objective"]["mean"] == pytest.approx(whole.objective.mean)
+    assert not (tmp_path / "out.partial").exists()

@@ -69,7 +69,7 @@ def register(subparsers) -> None:
 def optimize_command(args: argparse.Namespace) -> int:
     from funnelsim.experiments.optimization.api import optimize
     from funnelsim.experiments.optimization.trial_store import MANIFEST, partial_directory
-    from funnelsim.experiments.run_command import parse_set_options
+    from funnelsim.experiments.run_command import _sigterm_as_interrupt, parse_set_options
 
     overrides = parse_set_options(args.set)
     seed = args.seed
@@ -81,19 +81,23 @@ def optimize_command(args: argparse.Namespace) -> int:
     if seed is None:
         seed = secrets.randbits(63)
     try:
-        result = optimize(
-            args.scenario, firm=args.firm, objective=args.objective, trials=args.trials,
-            replications=args.replications, final_replications=args.final_replications, leaders=args.leaders,
-            space=args.space, overrides=overrides, steps=args.steps, seed=seed, batch_size=args.batch_size,
-            sampler=args.sampler, workers=args.workers, scheduler=args.scheduler, out=args.out,
-            resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
-        )
+        with _sigterm_as_interrupt():  # `kill` stops like Ctrl-C: finished batches stay saved
+            result = optimize(
+                args.scenario, firm=args.firm, objective=args.objective, trials=args.trials,
+                replications=args.replications, final_replications=args.final_replications, leaders=args.leaders,
+                space=args.space, overrides=overrides, steps=args.steps, seed=seed, batch_size=args.batch_size,
+                sampler=args.sampler, workers=args.workers, scheduler=args.scheduler, out=args.out,
+                resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
+            )
     except KeyboardInterrupt:
-        print(
-            f"funnelsim optimize: interrupted; finished trials are kept in {partial_directory(args.out)}: "
-            f"run the same command with --resume to finish",
-            file=sys.stderr,
-        )
+        kept = partial_directory(args.out)
+        if kept.is_dir():
+            print(
+                f"funnelsim optimize: interrupted; finished trials are kept in {kept}: "
+                "run the same command with --resume to finish",
+                file=sys.stderr,
+            )
+            return 130
         raise
     print(report(result, args.out))
     return 0
