@@ -344,3 +344,27 @@ def test_a_killed_command_resumes_to_the_same_result(tmp_path, share_space):
     assert best["params"] == pytest.approx(whole.params)
     assert best["objective"]["mean"] == pytest.approx(whole.objective.mean)
     assert not (tmp_path / "out.partial").exists()
+
+
+def test_an_unreachable_scheduler_writes_nothing(tmp_path, capsys):
+    code, stderr = cli(
+        capsys, "optimize", "baseline", "--scheduler", "tcp://127.0.0.1:1", "--out", str(tmp_path / "out"),
+    )
+    assert code == 2 and "cannot reach a Dask scheduler" in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_resume_with_other_settings_is_refused(tmp_path, capsys, share_space):
+    scenario = tmp_path / "two_levers.toml"
+    import tomli_w
+
+    scenario.write_text(tomli_w.dumps(TWO_LEVERS))
+    partial = tmp_path / "out.partial"
+    partial.mkdir()
+    (partial / "manifest.json").write_text(json.dumps({"seed": 1, "objective": "customers"}))
+    code, stderr = cli(
+        capsys, "optimize", str(scenario), "--space", str(share_space), "--objective", "profit",
+        "--resume", "--out", str(tmp_path / "out"),
+    )
+    assert code == 2 and "was started with a different" in stderr
+    assert len(stderr.strip().splitlines()) == 1

@@ -186,9 +186,13 @@ def optimize(
         "scheduler": scheduler,
     }
     manifest = {**settings, "space": search_space.describe(), "scenario_settings": base.to_dict()}
+    # Every check (the folder, a resume's settings) before a pool starts or a Dask scheduler is
+    # reached; the working folder is made only once runs can start, so bad input writes nothing.
     store, directory = _open_store(out, resume, overwrite, manifest)
 
     with _executor(workers, scheduler) as handle:
+        if store is None:
+            store = TrialStore.create(directory, manifest)
 
         def evaluate_points(points: list[dict[str, Any]], first: int, count: int, bar: bool = False):
             from funnelsim.experiments.engine import evaluate
@@ -362,7 +366,8 @@ def _check_counts(trials, replications, final_replications, leaders, batch_size,
         raise UsageError(f"--seed {seed}: must be between 0 and 2**63 - 1")
 
 
-def _open_store(out, resume: bool, overwrite: bool, manifest: dict[str, Any]) -> tuple[TrialStore, Path | None]:
+def _open_store(out, resume: bool, overwrite: bool, manifest: dict[str, Any]) -> tuple[TrialStore | None, Path | None]:
+    """The store to resume, or ``None`` with the folder a new one will be made in, once checked."""
     if out is None:
         if resume:
             raise UsageError("--resume needs --out: the folder of the interrupted optimization")
@@ -375,7 +380,9 @@ def _open_store(out, resume: bool, overwrite: bool, manifest: dict[str, Any]) ->
         if not directory.is_dir():
             raise UsageError(f"--resume: no interrupted optimization at {directory}")
         return TrialStore.reopen(directory, manifest), directory
-    return TrialStore.create(directory, manifest), directory
+    if directory.exists():
+        raise UsageError(f"{directory}: an interrupted optimization is there; pass --resume to finish it or remove it")
+    return None, directory
 
 
 @contextmanager

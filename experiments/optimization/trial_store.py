@@ -62,10 +62,8 @@ class TrialStore:
             if key in RESUMABLE_CHANGES:
                 continue
             if json.loads(json.dumps(value, default=str)) != saved.get(key):
-                raise UsageError(
-                    f"{directory}: was started with a different {key} ({saved.get(key)!r}, now {value!r}); "
-                    "resume with the same settings"
-                )
+                shown = f" ({saved.get(key)!r}, now {value!r})" if len(repr(value)) + len(repr(saved.get(key))) < 120 else ""
+                raise UsageError(f"{directory}: was started with a different {key}{shown}; resume with the same settings")
         (directory / TRIALS).mkdir(exist_ok=True)
         return cls(directory)
 
