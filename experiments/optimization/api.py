@@ -70,7 +70,7 @@ class OptimizationResult:
     def to_dict(self) -> dict[str, Any]:
         """The contents of ``best.json``."""
         near = self.candidates[self.candidates["near_optimal"]]
-        return {
+        return _plain({
             "measure": self.measure,
             "measure_meaning": OBJECTIVES[self.measure],
             "firm": self.firm,
@@ -93,9 +93,9 @@ class OptimizationResult:
                     if name in near
                 },
             },
-            "settings": _plain(self.settings),
-            "space": _plain(self.space),
-        }
+            "settings": self.settings,
+            "space": self.space,
+        })
 
 
 def optimize(
@@ -152,6 +152,7 @@ def optimize(
     -------
     OptimizationResult
     """
+    _check_extra()
     check_objective(objective)
     _check_counts(trials, replications, final_replications, leaders, batch_size, workers, steps, seed)
     if sampler not in SAMPLERS:
@@ -345,6 +346,17 @@ def _subset(evaluation, point_ids):
 
 def _coord(value: Any) -> Any:
     return int(value) if isinstance(value, np.integer) else float(value)
+
+
+def _check_extra() -> None:
+    """Optuna and tomli-w come with the ``optimize`` extra; say so instead of a traceback."""
+    import importlib.util
+
+    missing = [name for name in ("optuna", "tomli_w") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"optimize needs {' and '.join(missing)}, which this installation lacks: pip install 'funnelsim[optimize]'"
+        )
 
 
 def _check_counts(trials, replications, final_replications, leaders, batch_size, workers, steps, seed) -> None:
