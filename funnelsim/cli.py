@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "funnelsim.experiments.compare_command",  # compare
     "funnelsim.experiments.studies_command",  # studies
     "funnelsim.viz.serve_command",  # serve
+    "funnelsim.experiments.optimization.command",  # optimize
 )
 
 #: Exit code for bad input (a bad scenario, an unknown option value, a missing file).
