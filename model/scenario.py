@@ -45,6 +45,9 @@ class Market(Section):
     consumers: PositiveCount = Field(2000, description="Number of consumers (network nodes).")
     steps: Count = Field(365, description="Steps a run lasts unless told otherwise.")
     step_unit: str = Field("day", description="What one step stands for; used in labels only.")
+    currency: str = Field(
+        "$", min_length=1, description="Symbol or code money is shown in, e.g. $, € or EUR; used in labels only."
+    )
     in_market_share: Probability = Field(
         0.3, description="Share of consumers who need the product (placeholder)."
     )
