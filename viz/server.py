@@ -60,16 +60,30 @@ def free_port(host: str = DEFAULT_HOST) -> int:
         return probe.getsockname()[1]
 
 
-def server_environment(scenario_source: str) -> dict[str, str]:
+def server_environment(scenario_source: str, title: str = "funnelsim") -> dict[str, str]:
     """The environment variables the server and its page need."""
     environment = {
         SCENARIO_VARIABLE: scenario_source,
         # Solara otherwise posts usage statistics and asks PyPI for a newer version; offline
         # both hang or fail, and neither is wanted in a classroom.
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
+        # The browser tab's title before the page sets its own (Solara's default is "Solara"),
+        # and no "runs on Solara" banner pinned over the bottom of the last chart.
+        "SOLARA_THEME_TITLE": title,
+        "SOLARA_THEME_SHOW_BANNER": "False",
     }
     environment.update(assets.solara_environment())
     return environment
+
+
+def page_title(scenario_source: str) -> str:
+    """The browser tab's title: funnelsim and the scenario's name."""
+    from funnelsim import load_scenario
+
+    try:
+        return f"funnelsim: {load_scenario(scenario_source).name}"
+    except Exception:  # the command checked the scenario already; a title is not worth failing for
+        return "funnelsim"
 
 
 def _installed_solara() -> str:
@@ -94,7 +108,7 @@ def _quiet_known_warnings() -> None:
 
 def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     """Serve the live page until interrupted; return an exit code."""
-    environment = server_environment(scenario_source)
+    environment = server_environment(scenario_source, page_title(scenario_source))
     os.environ.update(environment)
     _quiet_known_warnings()
 
@@ -102,6 +116,8 @@ def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
     from solara.server import settings
 
     settings.telemetry.mixpanel_enable = False
+    settings.theme.title = environment["SOLARA_THEME_TITLE"]
+    settings.theme.show_banner = False
     if "SOLARA_ASSETS_PROXY_CACHE_DIR" in environment:
         settings.assets.proxy_cache_dir = Path(environment["SOLARA_ASSETS_PROXY_CACHE_DIR"])
         where_assets = f"front-end files from {environment['SOLARA_ASSETS_PROXY_CACHE_DIR']}"
