@@ -73,6 +73,33 @@ def server_environment(scenario_source: str, title: str = "funnelsim") -> dict[s
         "SOLARA_THEME_SHOW_BANNER": "False",
     }
     environment.update(assets.solara_environment())
+    environment.update(_base_jupyter_config())
+    return environment
+
+
+def _base_jupyter_config() -> dict[str, str]:
+    """Let Solara find the widget front-end configuration of a base Python.
+
+    In a virtualenv made with ``--system-site-packages``, Solara and its widgets may be
+    installed in the base Python, whose ``etc/jupyter`` the virtualenv's Jupyter paths leave
+    out; Solara then finds no notebook configuration and every page request fails
+    (``KeyError: 'load_extensions'``) or misses the widgets' JavaScript. Adding the base's
+    folders to ``JUPYTER_CONFIG_PATH`` and ``JUPYTER_PATH`` is harmless where they are already
+    searched.
+    """
+    if sys.base_prefix == sys.prefix:
+        return {}
+    environment = {}
+    for variable, base in (
+        ("JUPYTER_CONFIG_PATH", Path(sys.base_prefix) / "etc" / "jupyter"),  # which widget extensions load
+        ("JUPYTER_PATH", Path(sys.base_prefix) / "share" / "jupyter"),  # where their front-end files are
+    ):
+        if not base.is_dir():
+            continue
+        paths = [path for path in os.environ.get(variable, "").split(os.pathsep) if path]
+        if str(base) not in paths:
+            paths.append(str(base))
+        environment[variable] = os.pathsep.join(paths)
     return environment
 
 

@@ -134,7 +134,7 @@ class LivePage:
         page.on("response", lambda response: response.status >= 400 and self.problems.append(f"HTTP {response.status}: {response.url}"))
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.goto(self.server.url)
-        self.wait_for(page.get_by_role("button", name="Step"))
+        self.wait_for(page.get_by_role("button", name="Step", exact=True))
         return self
 
     def wait_for(self, locator, timeout: float = STARTUP_SECONDS) -> None:
@@ -164,12 +164,12 @@ class LivePage:
         """Press Step ``times`` times, each time waiting for the step counter to move."""
         for _ in range(times):
             before = int(self.headline_number("step"))
-            self.page.get_by_role("button", name="Step").click()
+            self.page.get_by_role("button", name="Step", exact=True).click()
             self.expect_step(before + 1)
 
     def reset(self) -> None:
         """Press Reset and wait for the rebuilt model: step 0, and no lever change left pending."""
-        self.page.get_by_role("button", name="Reset").click()
+        self.page.get_by_role("button", name="Reset", exact=True).click()
         self.expect_step(0)
         expect(self.page.get_by_text(PENDING_NOTICE)).to_have_count(0, timeout=UPDATE_SECONDS * 1000)
 
