@@ -287,6 +287,18 @@ def about_markdown(scenario: Scenario) -> str:
 
 
 @solara.component
+def LeverNotice(model: LiveMarketModel, problem: str | None, pending_market: bool) -> None:
+    """Whether the levers are in force; re-rendered on every step, when queued changes apply."""
+    update_counter.get()
+    if problem:
+        solara.Error(f"Not applied: {problem}")
+    elif pending_market:
+        solara.Info("Market levers changed: press Reset to rebuild the model with them.", dense=True)
+    elif model.has_pending_changes:
+        solara.Info("Firm levers changed: they act from the next step.", dense=True)
+
+
+@solara.component
 def Exports(model: LiveMarketModel, scenario_name: str) -> None:
     update_counter.get()
     solara.FileDownload(
@@ -332,7 +344,6 @@ def Page() -> None:
 
     names = [firm_settings.name for firm_settings in scenario.firms]
     pending_market = model.value.parameters != parameters.value
-    pending_live = model.value.has_pending_changes
 
     solara.Title(f"funnelsim: {scenario.name}")
     solara.Style(PAGE_CSS)
@@ -348,12 +359,7 @@ def Page() -> None:
                 use_threads=use_threads,
             )
             solara.SliderInt(f"Play interval: {play_interval.value} ms per step", value=play_interval, min=20, max=1000, step=20)
-            if problem.value:
-                solara.Error(f"Not applied: {problem.value}")
-            elif pending_market:
-                solara.Info("Market levers changed: press Reset to rebuild the model with them.", dense=True)
-            elif pending_live:
-                solara.Info("Firm levers changed: they act from the next step.", dense=True)
+            LeverNotice(model.value, problem.value, pending_market)
             Exports(model.value, scenario.name)
         with solara.Card("Market (applies on Reset)", margin=0, style={"margin-bottom": "12px"}):
             MarketLevers(scenario, settings.value, change_settings)

@@ -138,7 +138,7 @@ def firm_levers(scenario: Scenario) -> list[Lever]:
         Lever("quality", "Product quality", 0.0, 1.0, 0.05),
         Lever("budget", f"Marketing budget ({currency} per {step_unit})", 0.0, top_budget, _nice_step(top_budget)),
     ]
-    levers += [Lever(f"mix_{channel}", f"{channel.capitalize()} share", 0.0, 1.0, 0.05, unit="%") for channel in CHANNELS]
+    levers += [Lever(f"mix_{channel}", f"{channel.capitalize()} share", 0.0, 1.0, 0.01, unit="%") for channel in CHANNELS]
     levers += [
         Lever("salespeople", "Salespeople", 0, top_staff, 1, integer=True),
         Lever("discount", "Discount", 0.0, 0.5, 0.05, unit="%"),
@@ -225,14 +225,22 @@ def normalized_mix(values: dict[str, float | int]) -> dict[str, float]:
 
 def rebalance_mix(values: dict[str, float | int], channel: str, share: float) -> dict[str, float]:
     """The four channel shares after one is moved to ``share``: the others are scaled so the
-    shares still sum to 1, keeping their proportions (split equally if they were all zero)."""
-    share = min(max(float(share), 0.0), 1.0)
+    shares still sum to 1, keeping their proportions (split equally if they were all zero).
+
+    Shares are whole percents (what the sliders show), rounded by largest remainder so that
+    they sum to exactly 100%.
+    """
+    percent = round(min(max(float(share), 0.0), 1.0) * 100)
     others = [other for other in CHANNELS if other != channel]
     rest = sum(float(values[f"mix_{other}"]) for other in others)
-    result = {f"mix_{channel}": share}
-    for other in others:
-        weight = float(values[f"mix_{other}"]) / rest if rest > 0 else 1.0 / len(others)
-        result[f"mix_{other}"] = round((1.0 - share) * weight, 6)
+    weights = [float(values[f"mix_{other}"]) / rest if rest > 0 else 1.0 / len(others) for other in others]
+    exact = [(100 - percent) * weight for weight in weights]
+    whole = [math.floor(value) for value in exact]
+    by_remainder = sorted(range(len(others)), key=lambda i: (-(exact[i] - whole[i]), i))
+    for i in by_remainder[: 100 - percent - sum(whole)]:
+        whole[i] += 1
+    result = {f"mix_{channel}": percent / 100}
+    result.update({f"mix_{other}": value / 100 for other, value in zip(others, whole)})
     return result
 
 

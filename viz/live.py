@@ -55,8 +55,9 @@ class LiveMarketModel(MarketModel):
     def has_pending_changes(self) -> bool:
         return bool(self._pending)
 
-    def apply_pending(self) -> list[str]:
-        """Apply queued lever changes now; what changed, as text (also kept in ``lever_marks``)."""
+    def apply_pending(self, after_step: int | None = None) -> list[str]:
+        """Apply queued lever changes now; what changed, as text (also kept in ``lever_marks``
+        at ``after_step``, the last row of the run table made with the old settings)."""
         with self._pending_lock:
             pending = list(self._pending)
             self._pending.clear()
@@ -64,11 +65,12 @@ class LiveMarketModel(MarketModel):
         for firm_index, settings in pending:
             changed += apply_firm_settings(self, firm_index, settings)
         if changed:
-            self.lever_marks.append((int(self.steps), "; ".join(changed)))
+            self.lever_marks.append((int(self.steps if after_step is None else after_step), "; ".join(changed)))
         return changed
 
     def step(self) -> None:
-        self.apply_pending()
+        # Mesa counts the step before running it: rows 0..steps-1 were made with the old levers.
+        self.apply_pending(after_step=self.steps - 1)
         super().step()
         self._step_times.append(time.perf_counter())
 

@@ -75,23 +75,23 @@ def neighbourhood(graph: nx.Graph, limit: int, per_level: int = PER_LEVEL, seed:
     The start is the node of median degree (ties: lowest), not the best-connected one: a hub's
     first level alone would fill the sample. Each level keeps at most ``per_level`` of the new
     nodes it reaches, drawn at random with a fixed ``seed`` (so the same network always gives
-    the same picture); the next level grows from those kept. If the component runs out, the
-    ball continues from the lowest unseen node.
+    the same picture); the next level grows from those kept (a node passed over may join a
+    later level). If the ball runs out, it continues from the lowest node not drawn yet.
     """
     if graph.number_of_nodes() <= limit:
         return sorted(graph.nodes())
     rng = np.random.default_rng(seed)
     by_degree = sorted(graph.nodes(), key=lambda node: (graph.degree(node), node))
     start = by_degree[len(by_degree) // 2]
-    chosen, seen, level = [start], {start}, [start]
+    chosen, taken, level = [start], {start}, [start]
     while len(chosen) < limit:
-        reached = sorted({neighbour for node in level for neighbour in graph[node]} - seen)
-        if not reached:  # the component ran out: continue from the next unseen node
-            reached = [next(node for node in sorted(graph.nodes()) if node not in seen)]
-        seen.update(reached)  # the ones not kept are not drawn, and not looked at again
+        reached = sorted({neighbour for node in level for neighbour in graph[node]} - taken)
+        if not reached:  # the ball ran out: continue from the lowest node not drawn yet
+            reached = [next(node for node in sorted(graph.nodes()) if node not in taken)]
         room = min(per_level, limit - len(chosen))
         kept = sorted(rng.choice(reached, size=room, replace=False).tolist()) if len(reached) > room else reached
         chosen.extend(kept)
+        taken.update(kept)
         level = kept
     return sorted(chosen)
 
