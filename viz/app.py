@@ -36,7 +36,7 @@ from mesa.visualization.utils import update_counter
 from solara.components.echarts import EchartsWidget
 
 from funnelsim import MarketModel, ScenarioError, load_scenario
-from funnelsim.model.scenario import CHANNELS, Scenario
+from funnelsim.model.scenario import Scenario
 from funnelsim.viz import charts, levers, network_view
 from funnelsim.viz.live import LiveMarketModel
 from funnelsim.viz.server import SCENARIO_VARIABLE
@@ -258,8 +258,10 @@ STEP_ORDER = (
     "Marketing: each firm's marketers spend the budget by the channel mix; reached consumers gain awareness.",
     "Word of mouth: aware consumers and customers talk to their network neighbours.",
     "Decay: awareness fades; below a floor a consumer forgets the firm.",
-    "Leads: leads that waited too long go cold; aware consumers who need the product and pass "
-    "their interest threshold become leads of the firm they prefer.",
+    (
+        "Leads: leads that waited too long go cold; aware consumers who need the product and pass "
+        "their interest threshold become leads of the firm they prefer."
+    ),
     "Self-serve: a few waiting leads buy without a salesperson.",
     "Sales: idle salespeople take leads by the firm's policy, work them for a sales cycle, then close or lose them.",
     "Referrals and churn: rewarded customers bring neighbours in as warm leads; some customers leave.",
@@ -280,8 +282,10 @@ def about_markdown(scenario: Scenario) -> str:
         f"- *Network*: {levers.lever_help('network')}",
         f"- *Random seed*: {levers.lever_help('seed')}",
         "",
-        "The funnel counts each consumer once per firm: *aware, not yet a lead* knows the firm but has not "
-        "asked to buy; a *lead* waits for, or is with, a salesperson; a *customer* bought.",
+        (
+            "The funnel counts each consumer once per firm: *aware, not yet a lead* knows the firm but has not "
+            "asked to buy; a *lead* waits for, or is with, a salesperson; a *customer* bought."
+        ),
     ]
     return "\n".join(lines)
 

@@ -105,11 +105,11 @@ def _base_jupyter_config() -> dict[str, str]:
 
 def page_title(scenario_source: str) -> str:
     """The browser tab's title: funnelsim and the scenario's name."""
-    from funnelsim import load_scenario
+    from funnelsim import ScenarioError, load_scenario
 
     try:
         return f"funnelsim: {load_scenario(scenario_source).name}"
-    except Exception:  # the command checked the scenario already; a title is not worth failing for
+    except (ScenarioError, OSError):  # the command checked it already; a title is not worth failing for
         return "funnelsim"
 
 
