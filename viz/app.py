@@ -191,10 +191,10 @@ def NetworkChart(model: MarketModel, firm: int) -> None:
         shown = (
             f"all {sample.population:,} consumers"
             if sample.is_whole
-            else f"{len(sample.rows):,} of {sample.population:,} consumers: a ball around one, at most "
-            f"{network_view.PER_LEVEL} per step of distance"
+            else f"{len(sample.rows):,} of {sample.population:,} consumers: a ball around one, "
+            f"at most {network_view.PER_LEVEL} per tie of distance"
         )
-        shown += f"; step {model.steps:,}; hover a consumer for its state"  # the step also makes every step redraw it
+        shown += f"\nstep {model.steps:,}; hover a consumer for its state"  # the step also makes every step redraw it
         return charts.network_option(
             sample.positions, sample.edges, stages[sample.rows], sample.rows, f"Network: stages for {name}", shown,
             details=consumer_details(model, firm, sample.rows), units=charts.Units.of(model.scenario), firm_name=name,

@@ -125,7 +125,7 @@ def _steps(history: Mapping[str, np.ndarray]) -> int:
 
 
 def _mark_changes(option: dict[str, Any], marks: Marks | None) -> None:
-    """A dashed vertical line, labelled, at every step where a lever changed while running.
+    """A dashed vertical line with a flag at every step where a lever changed while running.
 
     The lines ride on the first series of each panel (ECharts draws a mark line with a series).
     """
@@ -134,7 +134,8 @@ def _mark_changes(option: dict[str, Any], marks: Marks | None) -> None:
     line = {
         "silent": False, "symbol": "none", "animation": False,
         "lineStyle": {"type": "dashed", "color": "#37474f", "width": 1.2},
-        "label": {"formatter": "{b}", "position": "insideEndTop", "fontSize": 10, "color": "#37474f"},
+        # A flag at the top of each line; hovering the line says what changed (full text).
+        "label": {"formatter": "⚑", "position": "end", "fontSize": 12, "color": "#37474f"},
         "tooltip": {"trigger": "item", "formatter": "{b}"},
         "data": [{"xAxis": int(step), "name": text} for step, text in marks],
     }  # fmt: skip
@@ -315,12 +316,13 @@ def network_option(positions: np.ndarray, edges: np.ndarray, stages: np.ndarray,
     hidden_axis = {"type": "value", "show": False, "min": -1.08, "max": 1.08}
     return {
         "animation": False,
-        "title": {"text": title, "subtext": subtitle, "left": "center", "textStyle": {"fontSize": 14}},
+        "title": {"text": title, "subtext": subtitle, "left": "center", "textStyle": {"fontSize": 14},
+                  "subtextStyle": {"lineHeight": 15}},
         "toolbox": _toolbox("network"),
         "tooltip": {"trigger": "item", "formatter": tip, "className": "funnelsim-tooltip",
                     "extraCssText": "white-space: pre-line;"},
-        "legend": {"top": 52, "data": list(STAGE_LABELS)},
-        "grid": {"left": 8, "right": 8, "top": 84, "bottom": 8},
+        "legend": {"top": 62, "data": list(STAGE_LABELS)},
+        "grid": {"left": 8, "right": 8, "top": 96, "bottom": 8},
         "xAxis": hidden_axis,
         "yAxis": dict(hidden_axis),
         "series": series,
