@@ -113,7 +113,8 @@ def test_labels_are_readable_with_units():
     assert measure_label("Loudmouth.customers", scenario) == "Loudmouth: customers at the end"
     assert measure_label("Closer.profit", scenario) == "Closer: profit, whole run (€)"
     # A key without an entry still reads as words, not as a dotted key.
-    assert "." not in parameter_label("firms.0.marketing.email.cost_per_send", scenario)
+    assert parameter_label("firms.1.marketing.jingles.lift", scenario) == "Closer: jingle awareness lift"
+    assert "." not in parameter_label("firms.0.marketing.email.unsubscribe_rate", scenario)
 
 
 def _fake_results(kind: str, runs: pd.DataFrame, parameters: list[str]):
