@@ -419,3 +419,12 @@ def test_serve_refuses_an_unknown_host(capsys):
 def test_a_bad_lever_combination_is_a_scenario_error_not_a_crash():
     with pytest.raises(ScenarioError):
         load_scenario("bass", {"firms.0.sales.salespeople": 3})  # why the page drops the Bass checks
+
+
+def test_server_sets_the_tab_title_and_turns_the_solara_banner_off():
+    from funnelsim.viz import server
+
+    environment = server.server_environment("baseline", server.page_title("baseline"))
+    assert environment["SOLARA_THEME_TITLE"] == "funnelsim: baseline"
+    assert environment["SOLARA_THEME_SHOW_BANNER"] == "False"
+    assert server.page_title("no-such-scenario.toml") == "funnelsim"  # a title is never worth failing for
