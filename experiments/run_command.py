@@ -175,7 +175,7 @@ def _run_and_write(args, scenario, overrides, directory: Path, seed: int, seeds:
             bar.set_postfix_str("writing tables and figures")  # a few seconds for a long run
             summary = summarize(timeseries)
             run_outputs.write_tables(temporary, timeseries, summary)
-            draw_figures(timeseries, temporary / run_outputs.FIGURES, scenario.name, scenario.market.step_unit)
+            draw_figures(timeseries, temporary / run_outputs.FIGURES, scenario.name, scenario.market.step_unit, scenario.market.currency)
         manifest = {
             "kind": "funnelsim run",
             "options": {
@@ -268,7 +268,7 @@ def report_command(args: argparse.Namespace) -> int:
     title = scenario.get("name", directory.name)
     step_unit = scenario.get("market", {}).get("step_unit", "step")
     with atomic_directory(directory / run_outputs.FIGURES, replace=True) as temporary:
-        written = draw_figures(timeseries, temporary, title, step_unit)
+        written = draw_figures(timeseries, temporary, title, step_unit, scenario.get("market", {}).get("currency", "$"))
     for path in written:
         print(directory / run_outputs.FIGURES / path.name)
     summary_path = directory / run_outputs.SUMMARY

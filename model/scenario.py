@@ -48,6 +48,9 @@ class Market(Section):
     )
     steps: Count = Field(365, description="Steps a run lasts unless told otherwise (a year of days: a choice).")
     step_unit: str = Field("day", description="What one step stands for; used in labels only (a structural choice).")
+    currency: str = Field(
+        "$", min_length=1, description="Symbol or code money is shown in, e.g. $, € or EUR; used in labels only (a choice)."
+    )
     in_market_share: Probability = Field(
         0.3, description="Share of consumers who need the product (placeholder)."
     )

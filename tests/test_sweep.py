@@ -139,7 +139,7 @@ def test_analyze_writes_point_table_and_figures(grid_on_pool, capsys):
     runs = read_runs(out)
     expected = runs.groupby("point_id")["Loudmouth.profit"].mean().to_numpy()
     np.testing.assert_allclose(table["Loudmouth.profit mean"], expected)
-    for figure in ("main_effects.png", "heatmap.png"):
+    for figure in ("main_effects_Loudmouth.profit.png", "heatmap_Loudmouth.profit.png"):
         assert (out / "analysis" / figure).stat().st_size > 1000
 
 

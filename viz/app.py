@@ -3,7 +3,9 @@
 Built from Mesa's SolaraViz parts: Mesa's ``ModelController`` gives the Reset, Play and Step
 buttons and rebuilds the model from the lever values on Reset; Mesa's ``update_counter``
 tells every chart that a step happened. The lever panel, the headline numbers and the charts
-are funnelsim's own, because they know what a funnel is.
+are funnelsim's own, because they know what a funnel is. A firm's levers act on the running
+model at its next step (see :mod:`funnelsim.viz.live`) and the charts mark when; the market's
+levers (population, network, seed) rebuild the model on Reset.
 
 Each browser tab runs this ``Page`` in its own Solara kernel, and the model is created inside
 it, so every tab has its own model and one tab's steps never move another's. Only the
@@ -34,23 +36,14 @@ from mesa.visualization.utils import update_counter
 from solara.components.echarts import EchartsWidget
 
 from funnelsim import MarketModel, ScenarioError, load_scenario
-from funnelsim.model.scenario import CHANNELS, Scenario
+from funnelsim.model.scenario import Scenario
 from funnelsim.viz import charts, levers, network_view
+from funnelsim.viz.live import LiveMarketModel
 from funnelsim.viz.server import SCENARIO_VARIABLE
 
+__all__ = ["LiveMarketModel", "Page"]
+
 CHART_STYLE = {"style": "height: 360px; width: 100%;"}
-
-
-class LiveMarketModel(MarketModel):
-    """A MarketModel that keeps the keywords it was built with.
-
-    Mesa's controller rebuilds the model on Reset as ``type(model)(**parameters)``; keeping
-    them lets the page tell whether the levers still match the running model.
-    """
-
-    def __init__(self, **parameters: Any):
-        super().__init__(**parameters)
-        self.parameters = parameters
 
 
 @functools.lru_cache(maxsize=8)
@@ -110,16 +103,21 @@ def FirmLevers(scenario: Scenario, settings: levers.Settings, firm: int, on_sett
     values = settings.firm(firm)
     for lever in levers.firm_levers(scenario):
         if lever.name == "mix_email":
-            solara.Text("Channel mix (weights, scaled to sum to 100%)", style={"font-size": "0.85rem"})
+            solara.Text("Channel mix", style={"font-size": "0.85rem", "font-weight": "500"})
+            solara.Text(levers.mix_note(values), classes=["funnelsim-mix-note"], style={"font-size": "0.8rem", "color": "#607d8b"})
+        if lever.name.startswith("mix_"):
+            channel = lever.name.removeprefix("mix_")
+            LeverSlider(
+                lever,
+                values[lever.name],
+                lambda value, channel=channel: on_settings(settings.with_firm_values(firm, levers.rebalance_mix(values, channel, value))),
+            )
+            continue
         LeverSlider(
             lever,
             values[lever.name],
             lambda value, name=lever.name: on_settings(settings.with_firm_value(firm, name, value)),
         )
-        if lever.name == "mix_jingles":
-            shares = levers.normalized_mix(values)
-            text = ", ".join(f"{channel} {100 * shares[channel]:.0f}%" for channel in CHANNELS)
-            solara.Text(f"Mix used: {text}", style={"font-size": "0.85rem"})
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,15 +133,18 @@ def Headline(label: str, value: str, key: str) -> None:
 
 
 @solara.component
-def Headlines(model: MarketModel, history: dict, firm: int) -> None:
+def Headlines(model: LiveMarketModel, history: dict, firm: int) -> None:
     name = model.firm_names[firm]
+    currency = model.scenario.market.currency
     last = {column: values[-1, firm] for column, values in history.items()}
+    speed = model.steps_per_second()
     with solara.Row(style={"flex-wrap": "wrap", "gap": "12px", "margin-bottom": "12px"}):
-        Headline("Step", f"{model.steps:,}", "step")
+        Headline(f"Step (1 step = 1 {model.scenario.market.step_unit})", f"{model.steps:,}", "step")
         Headline(f"Customers of {name}", f"{int(last['customers']):,}", "customers")
         Headline("Won by salespeople, all steps", f"{int(last['cumulative_new_customers_sales']):,}", "sales-closed")
         Headline("Market share", f"{100 * last['market_share']:.1f}%", "market-share")
-        Headline("Cumulative profit", f"{last['cumulative_profit']:,.0f}", "profit")
+        Headline(f"Cumulative profit ({currency})", f"{currency}{last['cumulative_profit']:,.0f}", "profit")
+        Headline("Speed (last 5 s)", f"{speed:.1f} steps/s" if speed > 0 else "not running", "speed")
 
 
 @solara.component
@@ -163,6 +164,17 @@ def LiveChart(make_option: Callable[[], dict]) -> None:
     solara.Div(children=[widget])
 
 
+def consumer_details(model: MarketModel, firm: int, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """What hovering a drawn consumer shows (see :func:`charts.network_option`)."""
+    state = model.consumers
+    return {
+        "awareness": state.awareness[firm, rows],
+        "needs": state.in_market[rows],
+        "willingness_to_pay": state.willingness_to_pay[rows],
+        "ties": np.asarray(model.network.degree)[rows],
+    }
+
+
 @solara.component
 def NetworkChart(model: MarketModel, firm: int) -> None:
     """The network sample coloured by stage, or stage counts where no drawing makes sense."""
@@ -179,30 +191,127 @@ def NetworkChart(model: MarketModel, firm: int) -> None:
         shown = (
             f"all {sample.population:,} consumers"
             if sample.is_whole
-            else f"a neighbourhood of {len(sample.rows):,} of {sample.population:,} consumers"
+            else f"{len(sample.rows):,} of {sample.population:,} consumers: a ball around one, "
+            f"at most {network_view.PER_LEVEL} per tie of distance"
         )
-        shown += f", step {model.steps:,}"  # also makes every step redraw it
+        shown += f"\nstep {model.steps:,}; hover a consumer for its state"  # the step also makes every step redraw it
         return charts.network_option(
-            sample.positions, sample.edges, stages[sample.rows], sample.rows, f"Network: stages for {name}", shown
-        )
+            sample.positions, sample.edges, stages[sample.rows], sample.rows, f"Network: stages for {name}", shown,
+            details=consumer_details(model, firm, sample.rows), units=charts.Units.of(model.scenario), firm_name=name,
+        )  # fmt: skip
 
     LiveChart(make_option)
 
 
 @solara.component
-def Dashboard(model: MarketModel, firm: int) -> None:
+def Dashboard(model: LiveMarketModel, firm: int) -> None:
     """Everything that changes with a step; Mesa's update counter re-renders it."""
     update_counter.get()
     history = charts.read_history(model)
     names, name = model.firm_names, model.firm_names[firm]
+    units = charts.Units.of(model.scenario)
+    marks = list(model.lever_marks)
     Headlines(model, history, firm)
     with solara.ColumnsResponsive(default=12, medium=6):
         NetworkChart(model, firm)
-        LiveChart(lambda: charts.funnel_option(history, firm, name))
-        LiveChart(lambda: charts.market_share_option(history, names))
-        LiveChart(lambda: charts.money_option(history, names))
-        LiveChart(lambda: charts.spend_option(history, firm, name))
-        LiveChart(lambda: charts.sales_floor_option(history, names))
+        LiveChart(lambda: charts.funnel_option(history, firm, name, units, marks))
+        LiveChart(lambda: charts.market_share_option(history, names, units, marks))
+        LiveChart(lambda: charts.money_option(history, names, units, marks))
+        LiveChart(lambda: charts.spend_option(history, firm, name, units, marks))
+        LiveChart(lambda: charts.sales_floor_option(history, names, units, marks))
+
+
+def _market_of(model: LiveMarketModel) -> tuple[int | None, str, int]:
+    """The market levers the running model was built with: consumers, network kind, seed
+    (consumers only where the levers set them: a network file sets its own)."""
+    kind = model.scenario.network.kind
+    return (None if kind == "file" else model.scenario.market.consumers), kind, int(model.parameters["seed"])
+
+
+def _market_of_settings(settings: levers.Settings) -> tuple[int | None, str, int]:
+    return (None if settings.network == "file" else settings.consumers), settings.network, int(settings.seed)
+
+
+def describe_running(model: MarketModel) -> str:
+    """One line on what is running now, so it follows the network and population chosen."""
+    scenario = model.scenario
+    market, network = scenario.market, scenario.network
+    firms = ", ".join(model.firm_names)
+    return (
+        f"Running: {market.consumers:,} consumers on a {levers.NETWORK_LABELS.get(network.kind, network.kind)} network; "
+        f"firms {firms}. One step is one {market.step_unit}; money is in {market.currency}."
+    )
+
+
+def describe_scenario(starting: Scenario, model: MarketModel) -> str:
+    """The scenario's own description while it still describes the model (same network kind)."""
+    if not starting.description:
+        return ""
+    if model.scenario.network.kind == starting.network.kind:
+        return starting.description
+    label = levers.NETWORK_LABELS.get(starting.network.kind, starting.network.kind)
+    return f"(The scenario as written, on a {label} network: {starting.description})"
+
+
+#: The step order, as :meth:`funnelsim.model.market.MarketModel.step` runs it.
+STEP_ORDER = (
+    "Marketing: each firm's marketers spend the budget by the channel mix; reached consumers gain awareness.",
+    "Word of mouth: aware consumers and customers talk to their network neighbours.",
+    "Decay: awareness fades; below a floor a consumer forgets the firm.",
+    (
+        "Leads: leads that waited too long go cold; aware consumers who need the product and pass "
+        "their interest threshold become leads of the firm they prefer."
+    ),
+    "Self-serve: a few waiting leads buy without a salesperson.",
+    "Sales: idle salespeople take leads by the firm's policy, work them for a sales cycle, then close or lose them.",
+    "Referrals and churn: rewarded customers bring neighbours in as warm leads; some customers leave.",
+    "Accounting: pay, commissions, revenue and profit are booked; the row of the run table is recorded.",
+)
+
+
+def about_markdown(scenario: Scenario) -> str:
+    """The "About this model" text: the step order and what each lever means."""
+    lines = ["**Each step** (one " + scenario.market.step_unit + ") runs, in this order:", ""]
+    lines += [f"{number}. {text}" for number, text in enumerate(STEP_ORDER, start=1)]
+    lines += ["", "**Firm levers** act on the running model from its next step; a dashed line on the charts marks the step.", ""]
+    for lever in levers.firm_levers(scenario):
+        lines.append(f"- *{lever.label}*: {levers.lever_help(lever.name)}")
+    lines += ["", "**Market levers** rebuild the model on Reset:", ""]
+    lines += [
+        f"- *Consumers*: {levers.lever_help('consumers')}",
+        f"- *Network*: {levers.lever_help('network')}",
+        f"- *Random seed*: {levers.lever_help('seed')}",
+        "",
+        (
+            "The funnel counts each consumer once per firm: *aware, not yet a lead* knows the firm but has not "
+            "asked to buy; a *lead* waits for, or is with, a salesperson; a *customer* bought."
+        ),
+    ]
+    return "\n".join(lines)
+
+
+@solara.component
+def LeverNotice(model: LiveMarketModel, problem: str | None, pending_market: bool) -> None:
+    """Whether the levers are in force; re-rendered on every step, when queued changes apply."""
+    update_counter.get()
+    if problem:
+        solara.Error(f"Not applied: {problem}")
+    elif pending_market:
+        solara.Info("Market levers changed: press Reset to rebuild the model with them.", dense=True)
+    elif model.has_pending_changes:
+        solara.Info("Firm levers changed: they act from the next step.", dense=True)
+
+
+@solara.component
+def Exports(model: LiveMarketModel, scenario_name: str) -> None:
+    update_counter.get()
+    solara.FileDownload(
+        lambda: model.table().to_csv(index=False),
+        filename=f"{scenario_name}-step-{model.steps}.csv",
+        label="Download the run table (CSV)",
+        mime_type="text/csv",
+    )
+    solara.Text("Each chart saves itself as a PNG with the ⤓ button at its top right.", style={"font-size": "0.8rem", "color": "#607d8b"})
 
 
 @solara.component
@@ -218,21 +327,30 @@ def Page() -> None:
     use_threads = solara.use_reactive(False)
 
     def change_settings(new: levers.Settings) -> None:
-        """Keep the levers; hand them to Reset only if they make a valid scenario."""
+        """Keep the levers; a firm lever goes to the running model, market levers wait for Reset."""
+        old = settings.value
         settings.value = new
         candidate = model_parameters(scenario, new)
         try:
-            load_scenario(scenario, candidate["overrides"])
+            built = load_scenario(scenario, candidate["overrides"])
         except ScenarioError as error:
             problem.value = str(error)
             return
         problem.value = None
         parameters.value = candidate
+        running = model.value
+        if _market_of(running) == _market_of_settings(new):
+            for index in range(len(scenario.firms)):
+                if new.firm(index) != old.firm(index):
+                    running.change_firm(index, built.firms[index])
+            running.parameters = candidate  # the running model now follows these levers
+            update_counter.set(update_counter.value + 1)  # show the notice and marks at once
 
     names = [firm_settings.name for firm_settings in scenario.firms]
-    pending = model.value.parameters != parameters.value
+    pending_market = model.value.parameters != parameters.value
 
     solara.Title(f"funnelsim: {scenario.name}")
+    solara.Style(PAGE_CSS)
     with solara.AppBar():
         solara.AppBarTitle(f"funnelsim · {scenario.name}")
     with solara.Sidebar():
@@ -244,16 +362,25 @@ def Page() -> None:
                 render_interval=render_interval,
                 use_threads=use_threads,
             )
-            solara.SliderInt("Play interval (ms)", value=play_interval, min=20, max=1000, step=20, thumb_label=True)
-            if problem.value:
-                solara.Error(f"Not applied: {problem.value}")
-            elif pending:
-                solara.Info("Levers changed: press Reset to rebuild the model with them.", dense=True)
-        with solara.Card("Market", margin=0, style={"margin-bottom": "12px"}):
+            solara.SliderInt(f"Play interval: {play_interval.value} ms per step", value=play_interval, min=20, max=1000, step=20)
+            LeverNotice(model.value, problem.value, pending_market)
+            Exports(model.value, scenario.name)
+        with solara.Card("Market (applies on Reset)", margin=0, style={"margin-bottom": "12px"}):
             MarketLevers(scenario, settings.value, change_settings)
-        with solara.Card("Firm", margin=0):
+        with solara.Card("Firm (acts while running)", margin=0):
             solara.Select("Firm", values=names, value=names[firm.value], on_value=lambda name: firm.set(names.index(name)))
             FirmLevers(scenario, settings.value, firm.value, change_settings)
-    if scenario.description:
-        solara.Text(scenario.description, style={"color": "#546e7a", "margin-bottom": "8px", "display": "block"})
+    solara.Text(describe_running(model.value), classes=["funnelsim-description"], style={"color": "#37474f", "display": "block"})
+    scenario_text = describe_scenario(scenario, model.value)
+    if scenario_text:
+        solara.Text(scenario_text, style={"color": "#607d8b", "display": "block", "font-size": "0.85rem"})
+    with solara.Details("About this model: the step order and what each lever means"):
+        solara.Markdown(about_markdown(scenario))
     Dashboard(model.value, firm.value)
+
+
+#: Room at the page's foot, so nothing fixed at the bottom (Solara's own banner, when a
+#: deployment turns it on) can cover the last chart.
+PAGE_CSS = """
+.v-main__wrap { padding-bottom: 48px; }
+"""

@@ -128,27 +128,28 @@ def network_kind(label: str) -> str:
 def firm_levers(scenario: Scenario) -> list[Lever]:
     """The sliders for the chosen firm, with bounds scaled from the whole scenario."""
     firms = scenario.firms
+    currency, step_unit = scenario.market.currency, scenario.market.step_unit
     top_price = _nice_ceiling(max(3 * scenario.market.willingness_to_pay, *(2 * f.price for f in firms)))
     top_budget = _nice_ceiling(max(1000.0, *(4 * f.marketing.budget_per_step for f in firms)))
     top_staff = int(max(30, *(3 * f.sales.salespeople for f in firms)))
     top_reward = _nice_ceiling(max(100.0, *(f.price for f in firms), *(2 * f.sales.referral_reward for f in firms)))
     levers = [
-        Lever("price", "Price", 0.0, top_price, _nice_step(top_price)),
+        Lever("price", f"Price ({currency})", 0.0, top_price, _nice_step(top_price)),
         Lever("quality", "Product quality", 0.0, 1.0, 0.05),
-        Lever("budget", "Marketing budget per step", 0.0, top_budget, _nice_step(top_budget)),
+        Lever("budget", f"Marketing budget ({currency} per {step_unit})", 0.0, top_budget, _nice_step(top_budget)),
     ]
-    levers += [Lever(f"mix_{channel}", channel.capitalize(), 0.0, 1.0, 0.05, unit="%") for channel in CHANNELS]
+    levers += [Lever(f"mix_{channel}", f"{channel.capitalize()} share", 0.0, 1.0, 0.01, unit="%") for channel in CHANNELS]
     levers += [
         Lever("salespeople", "Salespeople", 0, top_staff, 1, integer=True),
         Lever("discount", "Discount", 0.0, 0.5, 0.05, unit="%"),
         Lever("commission", "Commission", 0.0, 0.3, 0.01, unit="%"),
-        Lever("referral_reward", "Referral reward", 0.0, top_reward, _nice_step(top_reward)),
+        Lever("referral_reward", f"Referral reward ({currency})", 0.0, top_reward, _nice_step(top_reward)),
     ]
     return levers
 
 
 #: Where each firm lever lives in the scenario, below ``firms.<index>.``.
-_FIRM_FIELDS = {
+FIRM_FIELDS = _FIRM_FIELDS = {
     "price": "price",
     "quality": "quality",
     "budget": "marketing.budget_per_step",
@@ -190,6 +191,15 @@ class Settings:
         firms[index] = tuple({**dict(firms[index]), name: value}.items())
         return Settings(self.consumers, self.network, self.seed, tuple(firms))
 
+    def with_firm_values(self, index: int, values: dict[str, float | int]) -> Settings:
+        firms = list(self.firms)
+        firms[index] = tuple({**dict(firms[index]), **values}.items())
+        return Settings(self.consumers, self.network, self.seed, tuple(firms))
+
+    def same_market(self, other: Settings) -> bool:
+        """True if only firm levers differ (those apply live; market levers need a Reset)."""
+        return (self.consumers, self.network, self.seed) == (other.consumers, other.network, other.seed)
+
     def with_market(self, **changes: Any) -> Settings:
         values = {"consumers": self.consumers, "network": self.network, "seed": self.seed, **changes}
         return Settings(values["consumers"], values["network"], values["seed"], self.firms)
@@ -211,6 +221,53 @@ def normalized_mix(values: dict[str, float | int]) -> dict[str, float]:
     shares = [weight / total for weight in weights]
     shares[-1] = 1.0 - sum(shares[:-1])  # exact sum, whatever the rounding
     return dict(zip(CHANNELS, shares))
+
+
+def rebalance_mix(values: dict[str, float | int], channel: str, share: float) -> dict[str, float]:
+    """The four channel shares after one is moved to ``share``: the others are scaled so the
+    shares still sum to 1, keeping their proportions (split equally if they were all zero).
+
+    Shares are whole percents (what the sliders show), rounded by largest remainder so that
+    they sum to exactly 100%.
+    """
+    percent = round(min(max(float(share), 0.0), 1.0) * 100)
+    others = [other for other in CHANNELS if other != channel]
+    rest = sum(float(values[f"mix_{other}"]) for other in others)
+    weights = [float(values[f"mix_{other}"]) / rest if rest > 0 else 1.0 / len(others) for other in others]
+    exact = [(100 - percent) * weight for weight in weights]
+    whole = [math.floor(value) for value in exact]
+    by_remainder = sorted(range(len(others)), key=lambda i: (-(exact[i] - whole[i]), i))
+    for i in by_remainder[: 100 - percent - sum(whole)]:
+        whole[i] += 1
+    result = {f"mix_{channel}": percent / 100}
+    result.update({f"mix_{other}": value / 100 for other, value in zip(others, whole)})
+    return result
+
+
+def mix_note(values: dict[str, float | int]) -> str:
+    """What the page says under the mix sliders, naming the all-zero case instead of hiding it."""
+    weights = [float(values[f"mix_{channel}"]) for channel in CHANNELS]
+    if sum(weights) <= 0:
+        return "All channel shares are 0%: the budget would be split equally (25% each)."
+    return "Shares of the marketing budget; they always sum to 100% (moving one rescales the others)."
+
+
+def lever_help(name: str) -> str:
+    """What a lever means, from the schema's own description of the setting it moves."""
+    from funnelsim.model.scenario import Firm, Market
+
+    if name == "consumers":
+        return Market.model_fields["consumers"].description or ""
+    if name == "network":
+        return "How consumers are connected; word of mouth travels along these ties."
+    if name == "seed":
+        return "Drives every random draw: the same levers and seed give the same run."
+    section: Any = Firm
+    *path, last = FIRM_FIELDS[name].split(".")
+    for part in path:
+        annotation = section.model_fields[part].annotation
+        section = annotation
+    return section.model_fields[last].description or ""
 
 
 def overrides(scenario: Scenario, settings: Settings) -> dict[str, Any]:

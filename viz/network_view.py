@@ -1,8 +1,11 @@
 """What the page draws of the social network: a readable sample with a fixed layout.
 
 A force layout of thousands of nodes takes seconds to compute and is an unreadable hairball
-when drawn, so the page draws a neighbourhood sample of at most :data:`MAX_DRAWN` consumers
-(breadth first from the best-connected consumer) and says so. The layout of that sample is
+when drawn, so the page draws a sample of at most :data:`MAX_DRAWN` consumers and says so.
+The sample is a breadth-first ball capped per level (see :func:`neighbourhood`): starting from
+a typical consumer, never more than :data:`PER_LEVEL` from each distance, so the picture shows
+several steps of the network's reach even where a hub would otherwise fill the whole sample
+with its own contacts and draw a star that says nothing. The layout of that sample is
 computed once per network and kept in a small cache keyed by a digest of the network's
 edges, so steps, other browser tabs and Resets that rebuild the same network reuse it.
 A complete network has no structure worth drawing, and very large ones are not worth
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import networkx as nx
@@ -21,6 +24,9 @@ import numpy as np
 
 #: Most consumers drawn; networkx's dense spring layout lays out 400 nodes in about 0.5 s.
 MAX_DRAWN = 400
+
+#: Most consumers taken at each distance from the starting consumer.
+PER_LEVEL = 60
 
 #: Above this many consumers the page shows the aggregated view only.
 MAX_SAMPLED_POPULATION = 200_000
@@ -63,26 +69,30 @@ def _digest(graph: nx.Graph) -> str:
     return hasher.hexdigest()
 
 
-def neighbourhood(graph: nx.Graph, limit: int) -> list[int]:
-    """Up to ``limit`` nodes reached breadth first from the best-connected node (ties: lowest)."""
+def neighbourhood(graph: nx.Graph, limit: int, per_level: int = PER_LEVEL, seed: int = 1) -> list[int]:
+    """Up to ``limit`` nodes: a breadth-first ball from a typical node, capped per level.
+
+    The start is the node of median degree (ties: lowest), not the best-connected one: a hub's
+    first level alone would fill the sample. Each level keeps at most ``per_level`` of the new
+    nodes it reaches, drawn at random with a fixed ``seed`` (so the same network always gives
+    the same picture); the next level grows from those kept (a node passed over may join a
+    later level). If the ball runs out, it continues from the lowest node not drawn yet.
+    """
     if graph.number_of_nodes() <= limit:
         return sorted(graph.nodes())
-    start = max(graph.nodes(), key=lambda node: (graph.degree(node), -node))
-    chosen, seen, queue = [start], {start}, deque([start])
+    rng = np.random.default_rng(seed)
+    by_degree = sorted(graph.nodes(), key=lambda node: (graph.degree(node), node))
+    start = by_degree[len(by_degree) // 2]
+    chosen, taken, level = [start], {start}, [start]
     while len(chosen) < limit:
-        if not queue:  # the component ran out: continue from the next unseen node
-            rest = next(node for node in graph.nodes() if node not in seen)
-            chosen.append(rest)
-            seen.add(rest)
-            queue.append(rest)
-            continue
-        for neighbour in sorted(graph[queue.popleft()]):
-            if neighbour not in seen:
-                seen.add(neighbour)
-                chosen.append(neighbour)
-                queue.append(neighbour)
-                if len(chosen) == limit:
-                    break
+        reached = sorted({neighbour for node in level for neighbour in graph[node]} - taken)
+        if not reached:  # the ball ran out: continue from the lowest node not drawn yet
+            reached = [next(node for node in sorted(graph.nodes()) if node not in taken)]
+        room = min(per_level, limit - len(chosen))
+        kept = sorted(rng.choice(reached, size=room, replace=False).tolist()) if len(reached) > room else reached
+        chosen.extend(kept)
+        taken.update(kept)
+        level = kept
     return sorted(chosen)
 
 

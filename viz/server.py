@@ -66,7 +66,7 @@ def free_port(host: str = DEFAULT_HOST) -> int:
         return probe.getsockname()[1]
 
 
-def server_environment(scenario_source: str) -> dict[str, str]:
+def server_environment(scenario_source: str, title: str = "funnelsim") -> dict[str, str]:
     """The environment variables the server and its page need."""
     environment = {
         SCENARIO_VARIABLE: scenario_source,
@@ -74,9 +74,50 @@ def server_environment(scenario_source: str) -> dict[str, str]:
         # both hang or fail, and neither is wanted in a classroom.
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
         "SOLARA_KERNEL_CULL_TIMEOUT": SESSION_CULL_TIMEOUT,
+        # The browser tab's title before the page sets its own (Solara's default is "Solara"),
+        # and no "runs on Solara" banner pinned over the bottom of the last chart.
+        "SOLARA_THEME_TITLE": title,
+        "SOLARA_THEME_SHOW_BANNER": "False",
     }
     environment.update(assets.solara_environment())
+    environment.update(_base_jupyter_config())
     return environment
+
+
+def _base_jupyter_config() -> dict[str, str]:
+    """Let Solara find the widget front-end configuration of a base Python.
+
+    In a virtualenv made with ``--system-site-packages``, Solara and its widgets may be
+    installed in the base Python, whose ``etc/jupyter`` the virtualenv's Jupyter paths leave
+    out; Solara then finds no notebook configuration and every page request fails
+    (``KeyError: 'load_extensions'``) or misses the widgets' JavaScript. Adding the base's
+    folders to ``JUPYTER_CONFIG_PATH`` and ``JUPYTER_PATH`` is harmless where they are already
+    searched.
+    """
+    if sys.base_prefix == sys.prefix:
+        return {}
+    environment = {}
+    for variable, base in (
+        ("JUPYTER_CONFIG_PATH", Path(sys.base_prefix) / "etc" / "jupyter"),  # which widget extensions load
+        ("JUPYTER_PATH", Path(sys.base_prefix) / "share" / "jupyter"),  # where their front-end files are
+    ):
+        if not base.is_dir():
+            continue
+        paths = [path for path in os.environ.get(variable, "").split(os.pathsep) if path]
+        if str(base) not in paths:
+            paths.append(str(base))
+        environment[variable] = os.pathsep.join(paths)
+    return environment
+
+
+def page_title(scenario_source: str) -> str:
+    """The browser tab's title: funnelsim and the scenario's name."""
+    from funnelsim import ScenarioError, load_scenario
+
+    try:
+        return f"funnelsim: {load_scenario(scenario_source).name}"
+    except (ScenarioError, OSError):  # the command checked it already; a title is not worth failing for
+        return "funnelsim"
 
 
 def _installed_solara() -> str:
@@ -143,7 +184,7 @@ def _quiet_known_warnings() -> None:
 
 def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
     """Serve the live page until interrupted; return an exit code."""
-    environment = server_environment(scenario_source)
+    environment = server_environment(scenario_source, page_title(scenario_source))
     os.environ.update(environment)
     _quiet_known_warnings()
 
@@ -152,6 +193,8 @@ def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PO
 
     settings.telemetry.mixpanel_enable = False
     settings.kernel.cull_timeout = SESSION_CULL_TIMEOUT
+    settings.theme.title = environment["SOLARA_THEME_TITLE"]
+    settings.theme.show_banner = False
     if "SOLARA_ASSETS_PROXY_CACHE_DIR" in environment:
         settings.assets.proxy_cache_dir = Path(environment["SOLARA_ASSETS_PROXY_CACHE_DIR"])
         where_assets = f"front-end files from {environment['SOLARA_ASSETS_PROXY_CACHE_DIR']}"

@@ -70,11 +70,11 @@ def open_page(browser, live_server):
     """
     contexts = []
 
-    def opener(beside: harness.LivePage | None = None) -> harness.LivePage:
+    def opener(beside: harness.LivePage | None = None, width: int = 1400) -> harness.LivePage:
         if beside is not None:
             context = beside.page.context
         else:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context = browser.new_context(viewport={"width": width, "height": 1000}, accept_downloads=True)
             contexts.append(context)
         return harness.LivePage(context.new_page(), live_server).open()
 

@@ -134,7 +134,7 @@ class LivePage:
         page.on("response", lambda response: response.status >= 400 and self.problems.append(f"HTTP {response.status}: {response.url}"))
         page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
         page.goto(self.server.url)
-        self.wait_for(page.get_by_role("button", name="Step"))
+        self.wait_for(page.get_by_role("button", name="Step", exact=True))
         return self
 
     def wait_for(self, locator, timeout: float = STARTUP_SECONDS) -> None:
@@ -164,12 +164,12 @@ class LivePage:
         """Press Step ``times`` times, each time waiting for the step counter to move."""
         for _ in range(times):
             before = int(self.headline_number("step"))
-            self.page.get_by_role("button", name="Step").click()
+            self.page.get_by_role("button", name="Step", exact=True).click()
             self.expect_step(before + 1)
 
     def reset(self) -> None:
         """Press Reset and wait for the rebuilt model: step 0, and no lever change left pending."""
-        self.page.get_by_role("button", name="Reset").click()
+        self.page.get_by_role("button", name="Reset", exact=True).click()
         self.expect_step(0)
         expect(self.page.get_by_text(PENDING_NOTICE)).to_have_count(0, timeout=UPDATE_SECONDS * 1000)
 
@@ -185,6 +185,53 @@ class LivePage:
 
     def charts(self):
         return self.page.locator(".solara-echarts")
+
+    def chart_option(self, index: int) -> dict:
+        """The option ECharts is drawing in chart ``index`` (its own instance, as JSON), once
+        the chart exists (ECharts is loaded and the chart made a moment after the page)."""
+        return self._poll(CHART_OPTION, index)
+
+    def _poll(self, script: str, argument=None):
+        deadline = time.monotonic() + UPDATE_SECONDS
+        while True:
+            value = self.page.evaluate(script, argument)
+            if value is not None or time.monotonic() > deadline:
+                return value
+            self.page.wait_for_timeout(250)
+
+    def hover_first_consumer(self) -> str:
+        """Move the mouse onto a drawn consumer of the network chart; the tooltip's text."""
+        network = self.charts().nth(0)
+        network.scroll_into_view_if_needed()
+        point = self._poll(FIRST_POINT)
+        box = network.bounding_box()
+        self.page.mouse.move(box["x"] + point[0], box["y"] + point[1])
+        tooltip = self.page.locator(".funnelsim-tooltip")
+        expect(tooltip).to_be_visible(timeout=UPDATE_SECONDS * 1000)
+        return tooltip.inner_text()
+
+
+#: Resolves with ECharts' own module (the page loads it with RequireJS from the offline cache).
+_ECHARTS = "await new Promise(done => requirejs([`${window.solara.cdn}/echarts@5.4.0/dist/echarts.js`], done))"
+
+CHART_OPTION = f"""async (index) => {{
+  const echarts = {_ECHARTS};
+  const chart = echarts.getInstanceByDom(document.querySelectorAll('.solara-echarts')[index]);
+  return chart ? JSON.parse(JSON.stringify(chart.getOption())) : null;
+}}"""
+
+#: Pixel position, inside the network chart, of the first consumer of the first non-empty stage.
+FIRST_POINT = f"""async () => {{
+  const echarts = {_ECHARTS};
+  const chart = echarts.getInstanceByDom(document.querySelectorAll('.solara-echarts')[0]);
+  if (!chart) return null;
+  const series = chart.getOption().series;
+  const index = series.findIndex(s => s.type === 'scatter' && s.data.length > 0);
+  if (index < 0) return null;
+  const item = series[index].data[0];
+  const value = Array.isArray(item) ? item : item.value;
+  return chart.convertToPixel({{seriesIndex: index}}, [value[0], value[1]]);
+}}"""
 
 
 def launch_chromium(playwright) -> Browser:

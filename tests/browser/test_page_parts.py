@@ -175,7 +175,7 @@ def test_complete_networks_get_the_aggregated_view_only():
 
 
 def test_live_model_rebuilds_from_the_lever_values():
-    from funnelsim.viz.app import LiveMarketModel, model_parameters
+    from funnelsim.viz.app import LiveMarketModel, model_parameters  # the page's names for them
 
     scenario = load_scenario(SMALL_MARKET)
     settings = levers.initial_settings(scenario).with_firm_value(0, "salespeople", 0)
@@ -187,6 +187,157 @@ def test_live_model_rebuilds_from_the_lever_values():
     assert rebuilt.scenario.firms[0].sales.salespeople == 0
     assert charts.read_history(rebuilt)["cumulative_new_customers_sales"][-1, 0] == 0
     assert rebuilt.parameters == parameters
+
+
+def test_mix_sliders_rescale_the_others_so_shares_sum_to_100_percent():
+    values = {"mix_email": 0.25, "mix_blogging": 0.25, "mix_media": 0.25, "mix_jingles": 0.25}
+    moved = levers.rebalance_mix(values, "email", 0.4)
+    assert moved["mix_email"] == 0.4
+    assert sum(round(100 * share) for share in moved.values()) == 100
+    assert sorted(moved[key] for key in ("mix_blogging", "mix_media", "mix_jingles")) == [0.2, 0.2, 0.2]
+    # Proportions of the others are kept: 3:1 stays 3:1.
+    skewed = levers.rebalance_mix({"mix_email": 0.2, "mix_blogging": 0.6, "mix_media": 0.2, "mix_jingles": 0.0}, "email", 0.6)
+    assert (skewed["mix_blogging"], skewed["mix_media"], skewed["mix_jingles"]) == (0.3, 0.1, 0.0)
+    # From 100% on one channel, the rest is split equally among the others.
+    alone = levers.rebalance_mix({"mix_email": 1.0, "mix_blogging": 0.0, "mix_media": 0.0, "mix_jingles": 0.0}, "email", 0.7)
+    assert (alone["mix_blogging"], alone["mix_media"], alone["mix_jingles"]) == (0.1, 0.1, 0.1)
+
+
+def test_an_all_zero_mix_is_said_out_loud():
+    zero = dict.fromkeys(["mix_email", "mix_blogging", "mix_media", "mix_jingles"], 0.0)
+    assert "split equally" in levers.mix_note(zero)
+    assert "sum to 100%" in levers.mix_note({**zero, "mix_email": 1.0})
+
+
+def _live_model(overrides: dict | None = None):
+    from funnelsim.viz.app import model_parameters
+    from funnelsim.viz.live import LiveMarketModel
+
+    scenario = load_scenario(SMALL_MARKET, overrides)
+    return scenario, LiveMarketModel(**model_parameters(scenario, levers.initial_settings(scenario)))
+
+
+def test_firm_levers_change_the_running_model_at_its_next_step_and_are_marked():
+    scenario, model = _live_model()
+    for _ in range(3):
+        model.step()
+    settings = levers.initial_settings(scenario).with_firm_value(0, "price", 150.0).with_firm_value(0, "salespeople", 7)
+    built = load_scenario(scenario, levers.overrides(scenario, settings))
+    model.change_firm(0, built.firms[0])
+    assert model.has_pending_changes and model.scenario.firms[0].price == 90.0  # not yet: between steps
+    model.step()
+    assert model.steps == 4 and not model.has_pending_changes
+    assert model.scenario.firms[0].price == 150.0
+    assert len(model.salespeople[0]) == 7
+    assert model.scenario.firms[0].sales.salespeople == 7
+    (step, text), = model.lever_marks
+    assert step == 3  # rows 0-3 were made with the old levers
+    assert "Acme: price ($) 90 → 150" in text and "salespeople 4 → 7" in text
+    assert scenario.firms[0].price == 90.0  # the scenario every tab starts from is untouched
+    for _ in range(3):
+        model.step()
+    busy = sum(not person.idle for person in model.salespeople[0])
+    assert busy == int(model.consumers.being_worked[model.consumers.lead_of == 0].sum())
+
+
+def test_letting_salespeople_go_hands_their_leads_back_to_the_queue():
+    from funnelsim.viz.live import apply_firm_settings
+
+    scenario, model = _live_model({"firms.0.sales.cycle_steps": 5})  # leads stay with them a while
+    model.step()
+    busy_before = np.array([person.lead for person in model.salespeople[0] if not person.idle])
+    assert busy_before.size  # the small market's salespeople take leads at once
+    apply_firm_settings(model, 0, load_scenario(scenario, {"firms.0.sales.salespeople": 0}).firms[0])
+    assert model.salespeople[0] == [] and model.scenario.firms[0].sales.salespeople == 0
+    assert not model.consumers.being_worked[busy_before].any()
+    assert (model.consumers.lead_of[busy_before] == 0).all()  # still Acme's leads, waiting again
+    closed = charts.read_history(model)["cumulative_new_customers_sales"][-1, 0]
+    for _ in range(6):
+        model.step()
+    assert charts.read_history(model)["cumulative_new_customers_sales"][-1, 0] == closed  # nobody left to sell
+
+
+def test_steps_per_second_counts_recent_steps_only():
+    _, model = _live_model()
+    model._step_times.extend([100.0, 100.5, 101.0, 101.5, 102.0])
+    assert model.steps_per_second(now=102.1) == pytest.approx(2.0)
+    assert model.steps_per_second(now=200.0) == 0.0  # nothing in the last 5 s: not running
+
+
+def test_charts_name_every_axis_with_units_and_carry_the_lever_marks(stepped_model):
+    history = charts.read_history(stepped_model)
+    names = stepped_model.firm_names
+    units = charts.Units("€", "week")
+    marks = [(2, "Acme: price ($) 90 → 150")]
+    options = [
+        charts.funnel_option(history, 0, names[0], units, marks),
+        charts.market_share_option(history, names, units, marks),
+        charts.money_option(history, names, units, marks),
+        charts.spend_option(history, 0, names[0], units, marks),
+        charts.sales_floor_option(history, names, units, marks),
+    ]
+    for option in options:
+        x_axes = option["xAxis"] if isinstance(option["xAxis"], list) else [option["xAxis"]]
+        y_axes = option["yAxis"] if isinstance(option["yAxis"], list) else [option["yAxis"]]
+        assert x_axes[-1]["name"] == "time (weeks)"
+        assert all(axis["name"] for axis in y_axes), option["title"]
+        panels = {series.get("xAxisIndex", 0) for series in option["series"]}
+        marked = [series for series in option["series"] if "markLine" in series]
+        assert len(marked) == len(panels)  # one mark line per panel
+        assert marked[0]["markLine"]["data"] == [{"xAxis": 2, "name": marks[0][1]}]
+        assert option["toolbox"]["feature"]["saveAsImage"]["name"]  # every chart saves as PNG
+    money = options[2]
+    assert [axis["name"] for axis in money["yAxis"]] == ["revenue (€ per week)", "cumulative profit (€)"]
+    assert options[3]["yAxis"]["name"] == "spend (€ per week)"
+
+
+def test_funnel_gives_customers_their_own_axis_and_names_aware_as_not_yet_a_lead(stepped_model):
+    option = charts.funnel_option(charts.read_history(stepped_model), 0, "Acme")
+    names = [series["name"] for series in option["series"]]
+    assert "aware, not yet a lead" in names and "aware" not in names
+    customers = [series for series in option["series"] if series.get("yAxisIndex") == 1]
+    assert [series["name"] for series in customers] == ["customers of Acme", "customers of rivals"]
+    assert option["yAxis"][1]["name"] == "customers"
+
+
+def test_spend_chart_shows_every_channel_in_colours_no_firm_uses(stepped_model):
+    from funnelsim.viz.palette import FIRM_COLOURS
+
+    option = charts.spend_option(charts.read_history(stepped_model), 0, "Acme")
+    names = [series["name"] for series in option["series"]]
+    for channel in ("email", "blogging", "media", "jingles"):
+        assert any(name.startswith(f"{channel} ($") for name in names)  # named with its total
+    assert all(series["stack"] == "spend" for series in option["series"])  # none hides another
+    assert not {series["color"] for series in option["series"]} & set(FIRM_COLOURS)
+
+
+def test_hovering_a_consumer_has_its_state_to_show(stepped_model):
+    from funnelsim.viz.app import consumer_details
+
+    sample = network_view.sample_for(stepped_model)
+    stages = stepped_model.stage_of(0)[sample.rows]
+    details = consumer_details(stepped_model, 0, sample.rows)
+    option = charts.network_option(sample.positions, sample.edges, stages, sample.rows, "t", details=details, firm_name="Acme")
+    json.dumps(option, allow_nan=False)
+    first = next(point for series in option["series"][1:] for point in series["data"])
+    row = first["value"][2]
+    assert first["name"].startswith(f"consumer {row}\nstage: ")
+    awareness = round(100 * stepped_model.consumers.awareness[0, row])
+    assert f"awareness of Acme: {awareness}%" in first["name"]
+    assert option["tooltip"]["formatter"] == "{b}"
+
+
+def test_a_hub_network_is_drawn_as_a_ball_not_a_star():
+    import networkx as nx
+
+    graph = nx.barabasi_albert_graph(5000, 3, seed=2)
+    rows = network_view.neighbourhood(graph, 400)
+    sub = graph.subgraph(rows)
+    assert len(rows) == 400 and nx.is_connected(sub)
+    # Breadth first from the biggest hub, 400 nodes were its own contacts: a star. Capped per
+    # level, no node holds more than a small share of the drawn ties.
+    assert max(degree for _, degree in sub.degree()) < 0.25 * sub.number_of_edges()
+    assert nx.diameter(sub) >= 6
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,3 +419,12 @@ def test_serve_refuses_an_unknown_host(capsys):
 def test_a_bad_lever_combination_is_a_scenario_error_not_a_crash():
     with pytest.raises(ScenarioError):
         load_scenario("bass", {"firms.0.sales.salespeople": 3})  # why the page drops the Bass checks
+
+
+def test_server_sets_the_tab_title_and_turns_the_solara_banner_off():
+    from funnelsim.viz import server
+
+    environment = server.server_environment("baseline", server.page_title("baseline"))
+    assert environment["SOLARA_THEME_TITLE"] == "funnelsim: baseline"
+    assert environment["SOLARA_THEME_SHOW_BANNER"] == "False"
+    assert server.page_title("no-such-scenario.toml") == "funnelsim"  # a title is never worth failing for
