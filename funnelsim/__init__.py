@@ -15,7 +15,7 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 
 from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario  # noqa: E402
 
-__all__ = ["MarketModel", "Scenario", "ScenarioError", "load_scenario", "__version__"]
+__all__ = ["MarketModel", "calibrate", "Scenario", "ScenarioError", "load_scenario", "__version__"]
 
 
 def __getattr__(name: str):
@@ -23,4 +23,8 @@ def __getattr__(name: str):
         from funnelsim.model.market import MarketModel
 
         return MarketModel
+    if name == "calibrate":
+        from funnelsim.experiments.calibration import calibrate
+
+        return calibrate
     raise AttributeError(f"module 'funnelsim' has no attribute '{name}'")

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "funnelsim.experiments.run_command",  # run, scenarios, validate, report
     "funnelsim.experiments.sweep_command",  # sweep, analyze
     "funnelsim.viz.serve_command",  # serve
+    "funnelsim.experiments.calibration.command",  # calibrate
 )
 
 #: Exit code for bad input (a bad scenario, an unknown option value, a missing file).
