@@ -102,16 +102,13 @@ def _start_values(t: np.ndarray, x: np.ndarray) -> np.ndarray:
 
     Bass's own OLS regression often gives a negative m or p on short series; the grid cannot.
     """
-    best = (np.inf, None)
-    for p in np.geomspace(1e-4, 0.5, 40):
-        for q in np.linspace(0.0, 2.0, 41):
-            shape = bass_adoptions(t, p, q, 1.0)
-            m = float(shape @ x / max(shape @ shape, 1e-300))
-            m = max(m, x.sum())
-            sse = float(np.sum((x - m * shape) ** 2))
-            if sse < best[0]:
-                best = (sse, np.array([p, q, m]))
-    return best[1]
+    p = np.geomspace(1e-4, 0.5, 40)[:, None, None]
+    q = np.linspace(0.0, 2.0, 41)[None, :, None]
+    shapes = bass_adoptions(t[None, None, :], p, q, 1.0)  # (p, q, period) for m = 1
+    m = np.maximum((shapes @ x) / np.maximum(np.sum(shapes * shapes, axis=-1), 1e-300), x.sum())
+    sse = np.sum((x - m[..., None] * shapes) ** 2, axis=-1)
+    i, j = np.unravel_index(np.nanargmin(sse), sse.shape)
+    return np.array([p[i, 0, 0], q[0, j, 0], m[i, j]])
 
 
 def fit_bass(periods: np.ndarray, adopters: np.ndarray, level: float = LEVEL) -> BassFit:
