@@ -8,6 +8,7 @@ one line, exit code 2 and nothing written; the results folder appears only when 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from funnelsim.errors import UsageError
@@ -71,7 +72,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         budget=args.budget if args.budget is not None else DEFAULT_BUDGET,
         draws=args.draws if args.draws is not None else DEFAULT_DRAWS,
         seed=args.seed,
-        workers=args.workers,
+        workers=args.workers if args.workers is not None else (os.cpu_count() or 1),
         scheduler=args.scheduler,
         out=args.out,
         overwrite=args.overwrite,
