@@ -6,7 +6,9 @@ to ``bass.q`` and a media budget whose reach per step is ``bass.p``. So a fit th
 ``bass.p`` or ``bass.q`` must move those companions with them, or the scenario is refused. This
 is the one place that happens: the companions are derived from the same requirements the loader
 checks, at the point's own population and media price, so the overrides pass validation whether
-or not the loader derives them itself.
+or not the loader derives them itself. (A loader that derives them fills in only settings a
+scenario leaves unset; a validated scenario passed back to it has them all set, so they must be
+moved here in either case.)
 """
 
 from __future__ import annotations
@@ -49,9 +51,20 @@ def scenario_overrides(scenario: Scenario, values: Mapping[str, Any]) -> dict[st
     cost_per_thousand = float(
         overrides.get("firms.0.marketing.media.cost_per_thousand", scenario.firms[0].marketing.media.cost_per_thousand)
     )
-    # A media buy of I impressions reaches each consumer with chance 1 - exp(-I / n): reach p
-    # needs I = -ln(1 - p) n impressions, bought at cost_per_thousand per thousand.
-    impressions = -math.log1p(-p) * consumers
-    overrides.setdefault("word_of_mouth.beta", q)
-    overrides.setdefault("firms.0.marketing.budget_per_step", impressions * cost_per_thousand / 1000.0)
+    for key, value in _companions(p, q, consumers, cost_per_thousand).items():
+        overrides.setdefault(key, value)
     return overrides
+
+
+def _companions(p: float, q: float, consumers: int, cost_per_thousand: float) -> dict[str, float]:
+    """Word-of-mouth strength and media budget for (p, q): from the loader's own rule when it has
+    one (``bass_derived_settings``), else from the same formula written here."""
+    try:
+        from funnelsim.model.scenario import bass_derived_settings  # type: ignore[attr-defined]
+    except ImportError:
+        # A media buy of I impressions reaches each consumer with chance 1 - exp(-I / n): reach p
+        # needs I = -ln(1 - p) n impressions, bought at cost_per_thousand per thousand.
+        impressions = -math.log1p(-p) * consumers
+        return {"word_of_mouth.beta": q, "firms.0.marketing.budget_per_step": impressions * cost_per_thousand / 1000.0}
+    derived = bass_derived_settings(p, q, consumers, cost_per_thousand)
+    return {key: derived[key] for key in ("word_of_mouth.beta", "firms.0.marketing.budget_per_step")}
