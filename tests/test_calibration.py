@@ -171,3 +171,22 @@ def test_scenario_fit_without_fit_keys_or_with_a_bad_range_is_refused_before_any
     assert main(["calibrate", str(data), "--scenario", "bass", "--fit", "bass.q=0.9:0.1", "--out", str(tmp_path / "c")]) == 2
     assert "LO must be below HI" in capsys.readouterr().err
     assert not any((tmp_path / name).exists() for name in "abc")
+
+
+def test_missing_pyabc_is_one_line_naming_the_extra(monkeypatch, tmp_path):
+    import sys
+
+    from funnelsim.experiments.calibration.abc_fit import require_pyabc
+
+    monkeypatch.setitem(sys.modules, "pyabc", None)  # makes `import pyabc` raise ImportError
+    with pytest.raises(UsageError, match=r"pip install 'funnelsim\[calibrate\]'"):
+        require_pyabc()
+
+
+def test_calibrate_is_a_public_entry_point(tmp_path):
+    import funnelsim
+
+    data = pd.DataFrame({"period": np.arange(1, PERIODS + 1), "adopters": synthetic_bass(seed=2)})
+    result = funnelsim.calibrate(data, holdout=2)
+    assert result.abc is None and result.forecast["period"].tolist() == [PERIODS - 1, PERIODS]
+    assert result.bass.intervals["q"][0] < result.bass.q < result.bass.intervals["q"][1]

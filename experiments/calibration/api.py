@@ -47,6 +47,8 @@ class CalibrationResult:
         summary: dict[str, Any] = self.abc.to_dict() if self.abc is not None else self.bass.to_dict()
         if self.abc is not None:
             summary["scenario"] = self.calibrated.name if self.calibrated is not None else None
+            summary["goodness_of_fit"] = goodness_of_fit(self.table[self.table["part"] == "fit"])
+            summary["goodness_of_fit"]["of"] = "median of the simulated band against the fitted periods"
             summary["bass"] = self.bass.to_dict()
         summary["data"] = self.data.origin
         summary["fit_periods"] = [int(self.data.periods[0]), int(self.data.periods[-1 - self.holdout])]
@@ -194,6 +196,19 @@ def calibrated_scenario(base: Scenario, fit: abc_fit.AbcFit, data: ObservedData,
         f"stands for the {base.market.consumers} simulated consumers"
     )
     return load_scenario(base, overrides)
+
+
+def goodness_of_fit(rows: pd.DataFrame) -> dict[str, Any]:
+    """R², RMSE and MAPE (over periods with sales) of the band's median against the observed."""
+    observed, median = rows["observed"].to_numpy(), rows["median"].to_numpy()
+    residual = observed - median
+    positive = observed > 0
+    return {
+        "r2": float(1.0 - np.sum(residual**2) / max(np.sum((observed - observed.mean()) ** 2), 1e-300)),
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "mape": float(np.mean(np.abs(residual[positive] / observed[positive])) * 100.0),
+        "periods": int(len(rows)),
+    }
 
 
 def write_json(path: Path, content: Any) -> None:
