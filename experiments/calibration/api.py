@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
-from funnelsim import __version__
-from funnelsim.errors import UsageError
 from funnelsim.experiments.calibration import abc_fit, forecast
 from funnelsim.experiments.calibration.bass_keys import scenario_overrides
 from funnelsim.experiments.calibration.bass_nls import BassFit, fit_bass
 from funnelsim.experiments.calibration.data import ObservedData, load_observed
 from funnelsim.model.scenario import Scenario, load_scenario
+
+from funnelsim import __version__
+from funnelsim.errors import UsageError
 
 #: Posterior draws run for the band (each one replication with fresh noise).
 DEFAULT_DRAWS = 100
@@ -207,7 +207,7 @@ def goodness_of_fit(rows: pd.DataFrame) -> dict[str, Any]:
         "r2": float(1.0 - np.sum(residual**2) / max(np.sum((observed - observed.mean()) ** 2), 1e-300)),
         "rmse": float(np.sqrt(np.mean(residual**2))),
         "mape": float(np.mean(np.abs(residual[positive] / observed[positive])) * 100.0),
-        "periods": int(len(rows)),
+        "periods": len(rows),
     }
 
 
@@ -215,4 +215,4 @@ def write_json(path: Path, content: Any) -> None:
     path.write_text(json.dumps(content, indent=2, default=float) + "\n", encoding="utf-8")
 
 
-__all__ = ["CalibrationResult", "calibrate", "parse_ranges", "__version__"]
+__all__ = ["CalibrationResult", "__version__", "calibrate", "parse_ranges"]

@@ -49,7 +49,7 @@ class ObservedData:
         """The observed columns other than ``period``."""
         return [c for c in self.table.columns if c != "period"]
 
-    def head(self, count: int) -> "ObservedData":
+    def head(self, count: int) -> ObservedData:
         """The first ``count`` periods (what a hold-out fit sees)."""
         return ObservedData(self.table.iloc[:count].reset_index(drop=True), self.origin)
 
@@ -76,7 +76,7 @@ def load_observed(source: str | Path | pd.DataFrame) -> ObservedData:
             table = pd.read_parquet(path)
         else:
             table = pd.read_csv(path, comment="#", skipinitialspace=True)
-    except Exception as error:  # pandas/pyarrow raise many kinds; the message is what matters
+    except (OSError, ValueError, ImportError) as error:  # ParserError and ArrowInvalid are ValueErrors
         message = " ".join(str(error).split())
         raise UsageError(f"{path}: cannot read it as {'Parquet' if path.suffix.lower() in ('.parquet', '.pq') else 'CSV'} ({message})") from None
     return check_observed(table, str(path))
