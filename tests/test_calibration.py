@@ -190,3 +190,20 @@ def test_calibrate_is_a_public_entry_point(tmp_path):
     result = funnelsim.calibrate(data, holdout=2)
     assert result.abc is None and result.forecast["period"].tolist() == [PERIODS - 1, PERIODS]
     assert result.bass.intervals["q"][0] < result.bass.q < result.bass.intervals["q"][1]
+
+
+def test_abc_fit_runs_its_simulations_on_a_dask_cluster():
+    """The same fit through ``scheduler=``: pyabc's sampler on the Dask executor sweeps use."""
+    from distributed import LocalCluster
+
+    from funnelsim import calibrate
+
+    data = pd.DataFrame({"period": np.arange(1, 9), "adopters": [10, 18, 30, 45, 52, 48, 35, 22]})
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=True, dashboard_address=None) as cluster:
+        result = calibrate(
+            data, "bass", {"bass.q": (0.1, 1.0)}, settings={"market.consumers": 500}, budget=40, draws=10,
+            scheduler=cluster.scheduler_address, horizon=2,
+        )
+    assert result.abc.simulations >= 40 and len(result.abc.posterior) == result.abc.population_size
+    assert result.forecast["period"].tolist() == [9, 10]
+    assert 0.1 <= result.abc.medians["bass.q"] <= 1.0
