@@ -21,6 +21,7 @@ _LAZY = {
     "MarketModel": "funnelsim.model.market",
     "compare": "funnelsim.experiments.compare",
     "optimize": "funnelsim.experiments.optimization",
+    "calibrate": "funnelsim.experiments.calibration",
 }
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "__version__", *_LAZY]

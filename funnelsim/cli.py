@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "funnelsim.experiments.studies_command",  # studies
     "funnelsim.viz.serve_command",  # serve
     "funnelsim.experiments.optimization.command",  # optimize
+    "funnelsim.experiments.calibration.command",  # calibrate
 )
 
 #: Exit code for bad input (a bad scenario, an unknown option value, a missing file).
