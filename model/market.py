@@ -37,15 +37,21 @@ from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.state import ConsumerState, beta_draws
 
 
-def _column(model: MarketModel, column: str) -> tuple[float, ...]:
-    """A DataCollector reporter: one column of the current row, a value per firm."""
-    return tuple(model.current_row[column].tolist())
+def _value(model: MarketModel, column: str, firm: int) -> float:
+    """A DataCollector reporter: one firm's value of one column of the current row."""
+    return float(model.current_row[column][firm])
+
+
+def reporter_name(firm: str, column: str) -> str:
+    """The DataCollector's name for one firm's measure, e.g. ``"Closer.customers"``."""
+    return f"{firm}.{column}"
 
 
 class RowCollector(mesa.DataCollector):
-    """Mesa's DataCollector for the model's per-firm columns, without its deepcopy per column per
-    step: every reporter here returns a fresh tuple of Python floats, which nothing can change
-    afterwards, so there is nothing to copy. ``model_vars`` and the data frames are Mesa's own."""
+    """Mesa's DataCollector with one scalar model reporter per firm and measure
+    (``"Closer.customers"``), so ``get_model_vars_dataframe()`` and ``mesa.batch_run`` give
+    labelled numbers. It skips Mesa's deepcopy per reporter per step: every reporter returns a
+    fresh Python float, which nothing can change afterwards. ``model_vars`` is Mesa's own."""
 
     def collect(self, model: mesa.Model) -> None:
         if self.agent_reporters or self.agenttype_reporters:
@@ -91,7 +97,11 @@ class MarketModel(mesa.Model):
         self._consumer_agents_pending = consumer_agents
         self._consumer_agents: list[Consumer] = []
         self.datacollector = RowCollector(
-            model_reporters={column: functools.partial(_column, column=column) for column in COLUMNS}
+            model_reporters={
+                reporter_name(name, column): functools.partial(_value, column=column, firm=f)
+                for f, name in enumerate(self.firm_names)
+                for column in COLUMNS
+            }
         )
         self.current_row = self._row()
         self.datacollector.collect(self)
@@ -232,14 +242,17 @@ class MarketModel(mesa.Model):
             self.step()
         return self.table()
 
+    def history(self, column: str) -> np.ndarray:
+        """One column collected so far, as a (steps + 1, firms) float array."""
+        collected = self.datacollector.model_vars
+        return np.column_stack([np.asarray(collected[reporter_name(name, column)], dtype=float) for name in self.firm_names])
+
     def table(self) -> pd.DataFrame:
         """The tidy table so far: one row per (step, firm), step 0 being the initial state."""
         collected = self.datacollector.model_vars
-        steps = len(collected[COLUMNS[0]])
         firms = len(self.firm_names)
-        frame = pd.DataFrame(
-            {column: np.asarray(collected[column], dtype=float).reshape(-1) for column in COLUMNS}
-        )
+        steps = len(collected[reporter_name(self.firm_names[0], COLUMNS[0])])
+        frame = pd.DataFrame({column: self.history(column).reshape(-1) for column in COLUMNS})
         frame.insert(0, "firm", np.tile(np.array(self.firm_names, dtype=object), steps))
         frame.insert(0, "step", np.repeat(np.arange(steps), firms))
         integer_columns = list(COUNT_COLUMNS)

@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 #: The four marketing channels, in the order used for arrays and table columns.
 CHANNELS = ("email", "blogging", "media", "jingles")
@@ -122,6 +122,10 @@ class Network(Section):
     format: Literal["auto", "edgelist", "graphml"] = Field(
         "auto", description="How to read `path`; auto decides by the file's ending."
     )
+    # The parsed file of a ``file`` network (funnelsim.model.network.NetworkFile), read once by
+    # load_scenario and carried with the scenario (it pickles), so no run, worker or remote
+    # machine reads the path again.
+    _loaded: Any = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _path_only_with_file(self) -> Network:
@@ -448,6 +452,8 @@ def load_scenario(
     applied before validation, so an override is checked like any other value. The network file
     of a ``file`` network is read here, so a missing or malformed file fails at load.
     """
+    if isinstance(source, Scenario) and not overrides:
+        return source  # already validated, network file and all: nothing to check again
     data, origin, base_dir = _raw_data(source)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, origin)
@@ -460,6 +466,11 @@ def load_scenario(
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
         raise ScenarioError(f"{origin}: {_first_problem(error)}") from None
+    if isinstance(source, Scenario) and (scenario.network.path, scenario.network.format) == (
+        source.network.path,
+        source.network.format,
+    ):
+        scenario.network._loaded = source.network._loaded  # same file: keep what was read
     _check_network_file(scenario, origin)
     return scenario
 
@@ -558,12 +569,14 @@ def _first_problem(error: ValidationError) -> str:
 def _check_network_file(scenario: Scenario, origin: str) -> None:
     if scenario.network.kind != "file":
         return
-    from funnelsim.model.network import NetworkFileError, count_file_nodes
+    from funnelsim.model.network import NetworkFileError, load_network_file
 
-    try:
-        nodes = count_file_nodes(scenario.network.path, scenario.network.format)
-    except NetworkFileError as error:
-        raise ScenarioError(f"{origin}: network.path: {error}") from None
+    if scenario.network._loaded is None:
+        try:
+            scenario.network._loaded = load_network_file(scenario.network.path, scenario.network.format)
+        except NetworkFileError as error:
+            raise ScenarioError(f"{origin}: network.path: {error}") from None
+    nodes = scenario.network._loaded.nodes
     if "consumers" not in scenario.market.model_fields_set:
         scenario.market.consumers = nodes
     elif scenario.market.consumers != nodes:
