@@ -58,6 +58,7 @@ def run_sweep(
     batch_size: int = 200,
     flush_seconds: float = 10.0,
     progress: bool = True,
+    description: str = "sweep",
 ) -> SweepOutcome:
     """Run every run of ``plan`` that ``store`` does not have yet, and commit each as it finishes.
 
@@ -75,7 +76,7 @@ def run_sweep(
         total=plan.n_runs,
         initial=outcome.finished_before,
         unit="run",
-        desc="sweep",
+        desc=description,
         file=sys.stderr,
         disable=not progress,
         mininterval=0.5 if sys.stderr.isatty() else 30.0,

@@ -484,11 +484,14 @@ def _raw_data(source: Any) -> tuple[dict[str, Any], str, Path | None]:
         raise ScenarioError(f"scenario: expected a file path, a built-in name or a dict, got {type(source).__name__}")
     text = str(source)
     path = Path(text).expanduser()
-    looks_like_file = path.suffix == ".toml" or "/" in text or path.exists()
-    if not looks_like_file:
+    if not looks_like_path(source):
         if text not in builtin_names():
+            from funnelsim.suggest import did_you_mean
+
+            hint = f"; for the file, write ./{text}" if path.exists() else ""
             raise ScenarioError(
-                f"scenario '{text}': no such built-in scenario (built-ins: {', '.join(builtin_names())}) and no such file"
+                f"scenario '{text}': no such built-in scenario{did_you_mean(text, builtin_names())} "
+                f"(built-ins: {', '.join(builtin_names())}){hint}"
             )
         data = _read_builtin(text)
         data.setdefault("name", text)
@@ -503,6 +506,23 @@ def _raw_data(source: Any) -> tuple[dict[str, Any], str, Path | None]:
         raise ScenarioError(f"{path}: cannot read the scenario file ({error})") from None
     data.setdefault("name", path.stem)
     return data, str(path), path.parent
+
+
+def looks_like_path(source: str | Path) -> bool:
+    """A scenario argument names a file when it looks like one (``./baseline``, ``a.toml``,
+    a ``Path``); anything else is a built-in name, even if a file of that name is here, so a
+    stray file never silently replaces a built-in."""
+    if isinstance(source, Path):
+        return True
+    text = str(source)
+    return text.endswith(".toml") or "/" in text or text.startswith(("~", "."))
+
+
+def describe_source(source: Any) -> str:
+    """Which scenario an argument names, in words, for a command's output."""
+    if isinstance(source, (str, Path)):
+        return f"scenario file {source}" if looks_like_path(source) else f"built-in scenario '{source}'"
+    return "scenario given as data"
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, origin: str) -> None:
@@ -523,7 +543,10 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, origin: str) -> None
             node = node[index]
             continue
         if model is None or part not in model.model_fields:
-            raise ScenarioError(f"{origin}: override '{key}': no such setting '{where}'")
+            from funnelsim.suggest import did_you_mean
+
+            hint = did_you_mean(where, [".".join([*parts[:depth], name]) for name in model.model_fields]) if model else ""
+            raise ScenarioError(f"{origin}: override '{key}': no such setting '{where}'{hint}")
         field = model.model_fields[part]
         if last:
             node[part] = value
@@ -558,12 +581,25 @@ def _first_problem(error: ValidationError) -> str:
         message = message.removeprefix("Value error, ")
         return f"{location}.{message}" if location else message
     if problem["type"] == "extra_forbidden":
-        return f"{location}: unknown setting"
+        return f"{location}: unknown setting{_suggestion(problem['loc'])}"
     if problem["type"] == "missing":
         return f"{location}: required setting is missing"
     given = problem.get("input")
     shown = f" (got {given!r})" if not isinstance(given, (dict, list)) else ""
     return f"{location}: {message.lower()}{shown}"
+
+
+def _suggestion(location: tuple) -> str:
+    """'did you mean' for an unknown key: the closest field of the table it was found in."""
+    from funnelsim.suggest import did_you_mean
+
+    model: Any = Scenario
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        model = _section_model(field.annotation) if field is not None else None
+    return did_you_mean(str(location[-1]), model.model_fields) if model is not None else ""
 
 
 def _check_network_file(scenario: Scenario, origin: str) -> None:
