@@ -29,64 +29,6 @@ TERMINAL_MEASURES = (
 )
 
 
-def now_utc() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def write_tables(directory: Path, timeseries: pd.DataFrame, summary: pd.DataFrame) -> None:
-    timeseries.to_parquet(directory / TIMESERIES, index=False)
-    summary.to_csv(directory / SUMMARY, index=False)
-
-
-def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    text = json.dumps(manifest, indent=2, default=str) + "\n"
-    (directory / MANIFEST).write_text(text, encoding="utf-8")
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    return json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-
-
-def environment() -> dict[str, Any]:
-    """funnelsim's version and commit, Python's and the main libraries' versions."""
-    from funnelsim import __version__
-
-    commit, dirty = git_commit()
-    return {
-        "funnelsim": __version__,
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "libraries": {name: _version(name) for name in LIBRARIES},
-    }
-
-
-def git_commit() -> tuple[str | None, bool | None]:
-    """The commit of the source tree funnelsim is imported from, if it is a git checkout."""
-    import funnelsim
-
-    source = Path(funnelsim.__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return commit or None, bool(status.strip())
-
-
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
-
-
 # ---------------------------------------------------------------------------------------------
 # The terminal summary
 
