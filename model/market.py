@@ -65,7 +65,8 @@ class MarketModel(mesa.Model):
     """One market. ``MarketModel(scenario, rng=seed)``; ``run()`` returns the tidy table.
 
     ``scenario`` is anything :func:`funnelsim.load_scenario` takes (a Scenario, a path, a
-    built-in name or a dict); ``overrides`` are dotted keys applied on top. ``rng`` is an int,
+    built-in name or a dict); ``overrides`` are dotted keys applied on top. A validated
+    Scenario without overrides is used as it is, not validated again. ``rng`` is an int,
     a numpy SeedSequence or Generator: it drives every random draw, so the same scenario and
     seed give the same table.
     """
