@@ -69,7 +69,8 @@ def _add_verbosity(command: argparse.ArgumentParser) -> None:
             "-v", "--verbose", action="count", default=0, help="say more on stderr (-vv for debugging detail)"
         )
     if "--quiet" not in known:
-        command.add_argument("--quiet", "-q", action="store_true", help="no progress bar and no summary, only errors")
+        flags = ["--quiet"] if "-q" in known else ["--quiet", "-q"]
+        command.add_argument(*flags, action="store_true", help="no progress bar and no summary, only errors")
 
 
 def _configure_logging(args: argparse.Namespace) -> None:

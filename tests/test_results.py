@@ -244,7 +244,7 @@ def test_every_command_has_the_shared_flags_and_an_example(capsys):
         options = commands[name]._option_string_actions
         for flag in ("--set", "--steps", "--replications", "--workers", "--quiet", "--no-figures", "--verbose", "-v"):
             assert flag in options, (name, flag)
-    for name in ("run", "sweep", "analyze", "validate", "report", "scenarios"):
+    for name in ("run", "sweep", "analyze", "validate", "report", "scenarios", "serve"):
         assert "example:" in (commands[name].epilog or ""), name
 
 
