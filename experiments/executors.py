@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from funnelsim.errors import UsageError
 
@@ -33,6 +34,7 @@ class ExecutorHandle:
     executor: Executor
     description: str
     capacity: Callable[[], int]  # how many runs to keep in flight right now
+    progress_queue: Any = None  # (run_id, steps) reports from pool workers, if they can send any
 
 
 class SerialExecutor(Executor):
@@ -70,20 +72,34 @@ def open_executor(
 def _process_pool(workers: int | None) -> Iterator[ExecutorHandle]:
     count = workers or os.cpu_count() or 1
     # spawn, not fork: importing mesa sets it anyway, and forking a process with threads is unsafe.
+    context = multiprocessing.get_context("spawn")
+    progress_queue = context.Queue()
     pool = ProcessPoolExecutor(
         max_workers=count,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_exit_with_driver,
-        initargs=(os.getpid(),),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), progress_queue),
     )
+    description = f"{count} local worker process{'es' if count != 1 else ''}"
     try:
-        yield ExecutorHandle(pool, f"{count} local worker process{'es' if count != 1 else ''}", lambda: 2 * count)
+        yield ExecutorHandle(pool, description, lambda: 2 * count, progress_queue)
     except BaseException:
         # Interrupted or failed: drop queued runs and end running ones now.
         _stop_now(pool)
         raise
     else:
         pool.shutdown(wait=True)
+    finally:
+        progress_queue.close()
+        progress_queue.cancel_join_thread()  # never wait on reports nobody will read
+
+
+def _start_worker(driver_pid: int, progress_queue) -> None:
+    """A pool worker: reports steps to the driver, ignores Ctrl-C, exits when the driver is gone."""
+    from funnelsim.experiments import progress
+
+    progress.set_reporter(lambda run_id, steps: progress_queue.put_nowait((run_id, steps)))
+    _exit_with_driver(driver_pid)
 
 
 def _stop_now(pool: ProcessPoolExecutor) -> None:

@@ -185,7 +185,8 @@ def run_replications(
             logger.info("%s: %d replications on %s", scenario.name, replications, handle.description)
             with ResultsStore.create(temporary, manifest, plan.point_table(), None, plan.measures) as store:
                 outcome = run_sweep(
-                    plan, store, handle, run_market_model, batch_size=replications, progress=progress, description=scenario.name
+                    plan, store, handle, run_market_model, batch_size=replications, progress=progress,
+                    description=scenario.name, unit="step",
                 )
                 store.update_manifest(finished_at=provenance.now_utc())
         (temporary / LOCK).unlink(missing_ok=True)  # nobody resumes a run: the folder needs no lock

@@ -18,8 +18,12 @@ from typing import Any
 
 import pandas as pd
 
+from funnelsim.experiments import progress
 from funnelsim.experiments.sweep_plan import RunTask
 from funnelsim.model.scenario import Scenario
+
+#: How many times per run the model run reports finished steps (for the progress bar).
+PROGRESS_REPORTS = 50
 
 #: Columns every run record starts with, in this order; then the design's parameters, ``firm``
 #: and the measures (see :mod:`funnelsim.experiments.results_store` for the fixed schema).
@@ -70,7 +74,16 @@ def run_market_model(task: RunTask) -> RunOutput:
 
     scenario = load_scenario(task.scenario, overrides=task.overrides)
     model = MarketModel(scenario, rng=task.seed_sequence(), consumer_agents=False)
-    timeseries = model.run(task.steps)
+    every, unreported = max(1, task.steps // PROGRESS_REPORTS), 0
+    for _ in range(task.steps):
+        model.step()
+        unreported += 1
+        if unreported >= every:
+            progress.report(task.run_id, unreported)
+            unreported = 0
+    if unreported:
+        progress.report(task.run_id, unreported)
+    timeseries = model.table()
     summary = model.summary()
     if task.summary_measures is not None:
         missing = [measure for measure in task.summary_measures if measure not in summary.columns]

@@ -300,3 +300,20 @@ def test_kill_9_of_a_run_with_two_workers_leaves_no_worker_behind(tmp_path):
     finally:
         for pid in _session_processes(process.pid):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_long_run_reports_its_steps_as_it_goes_so_the_bar_moves():
+    from funnelsim.experiments import progress
+    from funnelsim.experiments.run_functions import PROGRESS_REPORTS, run_market_model
+    from funnelsim.experiments.sweep_plan import make_run_plan
+
+    scenario = load_scenario("baseline", {"market.consumers": 100})
+    plan = make_run_plan(scenario, replications=1, seed=1, steps=100, timeseries=())
+    reports: list[tuple[int, int]] = []
+    previous = progress.set_reporter(lambda run_id, steps: reports.append((run_id, steps)))
+    try:
+        run_market_model(plan.task(0))
+    finally:
+        progress.set_reporter(previous)
+    assert len(reports) == PROGRESS_REPORTS and sum(steps for _, steps in reports) == 100
+    assert {run_id for run_id, _ in reports} == {0}
