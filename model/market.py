@@ -57,8 +57,32 @@ class RowCollector(mesa.DataCollector):
         if self.agent_reporters or self.agenttype_reporters:
             super().collect(model)  # someone added agent reporters: Mesa's own way, copies and all
             return
+        plan = getattr(self, "_plan", None)
+        if plan is None or plan[0] != len(self.model_reporters):  # made once, again if reporters change
+            plan = self._plan = (len(self.model_reporters), *self._make_plan())
+        _, columns, others = plan
+        row = model.current_row
+        for column, appends in columns:
+            for append, value in zip(appends, np.asarray(row[column], dtype=float).tolist()):  # firms in order
+                append(value)
+        for append, reporter in others:
+            append(reporter(model))
+
+    def _make_plan(self) -> tuple[list, list]:
+        """Our per-firm reporters grouped by column (one read of the row per column for all
+        firms, in firm order); any reporter someone else added is called as Mesa would."""
+        columns: dict[str, list] = {}
+        others = []
         for name, reporter in self.model_reporters.items():
-            self.model_vars[name].append(reporter(model))
+            append = self.model_vars[name].append
+            if isinstance(reporter, functools.partial) and reporter.func is _value:
+                slots = columns.setdefault(reporter.keywords["column"], [])
+                firm = reporter.keywords["firm"]
+                slots.extend([None] * (firm + 1 - len(slots)))
+                slots[firm] = append
+            else:
+                others.append((append, reporter))
+        return [(column, slots) for column, slots in columns.items()], others
 
 
 class MarketModel(mesa.Model):
