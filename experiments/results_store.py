@@ -180,9 +180,8 @@ class ResultsStore:
         records = list(records)
         if not records:
             return
-        if self.runs_schema is None:
-            self._fix_runs_schema(records)
-        measures = [name for name in self.runs_schema.names[self._first_measure():]]
+        schema = self.runs_schema if self.runs_schema is not None else self._fix_runs_schema(records)
+        measures = schema.names[schema.names.index("firm") + 1 :]
         rows = []
         for record in records:
             rows.extend(_conform(record, measures))
@@ -195,14 +194,11 @@ class ResultsStore:
                 self.update_manifest(timeseries_schema=_schema_to_json(self.timeseries_schema))
             table = table.select(self.timeseries_schema.names).cast(self.timeseries_schema)
             _write_table_atomically(self.directory / TIMESERIES / name, table)
-        table = pa.Table.from_pylist(rows, schema=self.runs_schema)
+        table = pa.Table.from_pylist(rows, schema=schema)
         _write_table_atomically(self.directory / RUNS / name, table)
         self._next_part += 1
 
-    def _first_measure(self) -> int:
-        return self.runs_schema.names.index("firm") + 1
-
-    def _fix_runs_schema(self, records: list) -> None:
+    def _fix_runs_schema(self, records: list) -> pa.Schema:
         """No declared measures: the measures of this first batch's successful runs are the columns."""
         measures: dict[str, None] = {}
         for record in records:
@@ -210,6 +206,7 @@ class ResultsStore:
                 measures.update(dict.fromkeys(values))
         self.runs_schema = runs_schema(read_design(self.directory), list(measures))
         self.update_manifest(runs_schema=_schema_to_json(self.runs_schema))
+        return self.runs_schema
 
 
 def _conform(record, measures: list[str]) -> list[dict[str, Any]]:
