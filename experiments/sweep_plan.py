@@ -33,6 +33,7 @@ from funnelsim.experiments.designs import Design, build_design
 from funnelsim.experiments.engine import replication_stream
 from funnelsim.experiments.sweep_spec import SweepSpec, toml_key
 from funnelsim.model.scenario import Scenario
+from funnelsim.suggest import did_you_mean
 
 #: The run function used when a sweep file names none.
 DEFAULT_RUN_FUNCTION = "funnelsim.experiments.run_functions:run_market_model"
@@ -259,7 +260,11 @@ def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> t
         value = _lookup(base, name)
         if value is _MISSING or isinstance(value, (dict, list)):
             if not _is_used_in(name, expressions):
-                what = "is a table, not a setting" if value is not _MISSING else "no such setting in the scenario"
+                what = (
+                    "is a table, not a setting"
+                    if value is not _MISSING
+                    else f"no such setting in the scenario{did_you_mean(name, _dotted_keys(base))}"
+                )
                 raise UsageError(
                     f"{where}: parameters.{toml_key(name)}: {what}, and no [derived] expression uses it"
                 )
@@ -275,8 +280,24 @@ def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> t
                 integer_parameters.append(name)
     for key in spec.derived:
         if _lookup(base, key) is _MISSING:
-            raise UsageError(f"{where}: derived.{toml_key(key)}: no such setting in the scenario")
+            raise UsageError(
+                f"{where}: derived.{toml_key(key)}: no such setting in the scenario{did_you_mean(key, _dotted_keys(base))}"
+            )
     return scenario_parameters, integer_parameters
+
+
+def _dotted_keys(node: Any, prefix: str = "") -> list[str]:
+    """Every setting of a resolved scenario as a dotted key (``firms.0.price``)."""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = ((str(index), value) for index, value in enumerate(node))
+    else:
+        return [prefix]
+    keys = []
+    for key, value in items:
+        keys.extend(_dotted_keys(value, f"{prefix}.{key}" if prefix else str(key)))
+    return keys
 
 
 def _is_used_in(name: str, expressions: str) -> bool:
