@@ -43,7 +43,7 @@ class SweepResults:
     @property
     def measures(self) -> list[str]:
         """Numeric output columns: everything in a run record that is not bookkeeping or an input."""
-        inputs = set(self.design.columns) | set(RECORD_COLUMNS)
+        inputs = set(self.design.columns) | set(RECORD_COLUMNS) | {"firm"}
         return [
             column
             for column in self.runs.columns
@@ -91,13 +91,36 @@ class AnalysisReport:
         return "\n".join(lines)
 
 
-def load_results(directory: str | Path) -> SweepResults:
+def load_sweep(directory: str | Path) -> SweepResults:
+    """A sweep folder with its runs one row each: analysis compares runs, so the long layout's
+    rows per firm become ``"<firm>.<measure>"`` columns here (in memory only)."""
     directory = Path(directory)
     manifest = read_manifest(directory)
     runs = read_runs(directory)
     if runs.empty:
         raise UsageError(f"{directory}: no finished runs yet")
-    return SweepResults(directory, manifest, read_design(directory), runs)
+    return SweepResults(directory, manifest, read_design(directory), wide_runs(runs))
+
+
+def wide_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """Long runs (one row per run and firm) -> one row per run with ``"<firm>.<measure>"`` columns
+    (a measure of no firm keeps its bare name), firms in the order the runs wrote them."""
+    start = list(runs.columns).index("firm")
+    keys, measures = list(runs.columns[:start]), list(runs.columns[start + 1 :])
+    base = runs.drop_duplicates("run_id")[keys].set_index("run_id")
+    columns = {}
+    for firm in runs["firm"].dropna().unique().tolist() + ([None] if runs["firm"].isna().any() else []):
+        rows = runs[runs["firm"].isna()] if firm is None else runs[runs["firm"] == firm]
+        rows = rows.set_index("run_id")[measures]
+        if firm is None:
+            rows = rows.dropna(how="all")
+        for measure in measures:
+            name = measure if firm is None else f"{firm}.{measure}"
+            if firm is None and not rows[measure].notna().any():
+                continue
+            columns[name] = rows[measure]
+    measure_table = pd.DataFrame(columns, index=base.index)
+    return base.join(measure_table).reset_index()
 
 
 def analyze_sweep(
@@ -106,7 +129,7 @@ def analyze_sweep(
     figures: bool = True,
     heatmap_pair: tuple[str, str] | None = None,
 ) -> AnalysisReport:
-    results = load_results(directory)
+    results = load_sweep(directory)
     chosen = choose_output(results, output)
     if heatmap_pair is not None:
         for name in heatmap_pair:

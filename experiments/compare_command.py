@@ -170,7 +170,7 @@ def _precision(items: list[str], measures: list[str]):
 
 
 def _write(directory: Path, args: argparse.Namespace, comparison, seed: int) -> None:
-    from funnelsim.experiments import run_outputs
+    from funnelsim.experiments import provenance
     from funnelsim.experiments.compare_figure import draw_comparison
     from funnelsim.experiments.results_folder import atomic_directory
 
@@ -178,7 +178,7 @@ def _write(directory: Path, args: argparse.Namespace, comparison, seed: int) -> 
         comparison.table.to_csv(temporary / COMPARISON, index=False)
         comparison.pairs.to_csv(temporary / PAIRS, index=False)
         draw_comparison(comparison.table, temporary / FIGURE, f"{_label(args, 'a')} vs {_label(args, 'b')}", comparison.confidence)
-        run_outputs.write_manifest(
+        provenance.write_manifest(
             temporary,
             {
                 "kind": "funnelsim compare",
@@ -187,8 +187,7 @@ def _write(directory: Path, args: argparse.Namespace, comparison, seed: int) -> 
                 "converged": comparison.converged, "precision": args.precision,
                 "confidence": comparison.confidence, "steps": args.steps, "seed": seed,
                 "seed_rule": "replication r of A and of B runs with SeedSequence(seed, spawn_key=(r,))",
-                "created": run_outputs.now_utc(),
-                "environment": run_outputs.environment(),
+                "created": provenance.now_utc(),
             },
         )
 

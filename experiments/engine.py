@@ -32,6 +32,14 @@ from funnelsim.experiments.executors import ExecutorHandle, open_executor
 from funnelsim.model.scenario import Scenario, load_scenario
 
 
+#: Largest seed accepted anywhere (run, sweep files, evaluate): seeds are stored in int64 columns
+#: and numpy's SeedSequence takes non-negative entropy.
+MAX_SEED = 2**63 - 1
+
+#: The seed rule, as results manifests record it.
+SEED_RULE = "replication r of every design point uses numpy SeedSequence(seed, spawn_key=(r,))"
+
+
 def replication_stream(seed: int, replication: int) -> np.random.SeedSequence:
     """The random stream of replication ``replication``: the same for every point of a design."""
     return np.random.SeedSequence(int(seed), spawn_key=(int(replication),))

@@ -1,21 +1,30 @@
 """Where runs execute: this process, a local process pool, or an existing Dask cluster.
 
-All three are standard ``concurrent.futures`` executors, so one sweep loop serves them all:
+All three are standard ``concurrent.futures`` executors, so one loop serves them all (``funnelsim
+run``, ``funnelsim sweep`` and :func:`funnelsim.experiments.engine.evaluate`):
 ``ProcessPoolExecutor`` on one machine, ``distributed.Client.get_executor()`` on a cluster, and
 :class:`SerialExecutor` for running in this process (debugging, and checking that results do not
 depend on where they ran).
+
+One interrupt strategy for all of them: pool workers ignore SIGINT (a Ctrl-C reaches the whole
+process group; the driver alone decides what stops), the driver turns SIGTERM into the same
+``KeyboardInterrupt`` (:func:`sigterm_as_interrupt`), and on any interruption the pool's queued runs
+are dropped and its running workers ended at once. Workers also watch their driver and exit when
+it is gone, so even a ``kill -9`` of the driver leaves no worker behind.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from funnelsim.errors import UsageError
 
@@ -25,6 +34,7 @@ class ExecutorHandle:
     executor: Executor
     description: str
     capacity: Callable[[], int]  # how many runs to keep in flight right now
+    progress_queue: Any = None  # (run_id, steps) reports from pool workers, if they can send any
 
 
 class SerialExecutor(Executor):
@@ -62,24 +72,79 @@ def open_executor(
 def _process_pool(workers: int | None) -> Iterator[ExecutorHandle]:
     count = workers or os.cpu_count() or 1
     # spawn, not fork: importing mesa sets it anyway, and forking a process with threads is unsafe.
+    context = multiprocessing.get_context("spawn")
+    progress_queue = context.Queue()
     pool = ProcessPoolExecutor(
         max_workers=count,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_exit_with_driver,
-        initargs=(os.getpid(),),
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(os.getpid(), progress_queue),
     )
+    description = f"{count} local worker process{'es' if count != 1 else ''}"
     try:
-        yield ExecutorHandle(pool, f"{count} local worker process{'es' if count != 1 else ''}", lambda: 2 * count)
+        yield ExecutorHandle(pool, description, lambda: 2 * count, progress_queue)
     except BaseException:
-        # Interrupted or failed: drop queued runs and do not wait for running ones.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Interrupted or failed: drop queued runs and end running ones now.
+        _stop_now(pool)
         raise
     else:
         pool.shutdown(wait=True)
+    finally:
+        progress_queue.close()
+        progress_queue.cancel_join_thread()  # never wait on reports nobody will read
+
+
+def _start_worker(driver_pid: int, progress_queue) -> None:
+    """A pool worker: reports steps to the driver, ignores Ctrl-C, exits when the driver is gone."""
+    from funnelsim.experiments import progress
+
+    progress.set_reporter(lambda run_id, steps: progress_queue.put_nowait((run_id, steps)))
+    _exit_with_driver(driver_pid)
+
+
+def _stop_now(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool at once: drop queued runs and end the running ones.
+
+    ``shutdown`` alone waits for running tasks, which is not prompt for a Ctrl-C. Python 3.14
+    has ``terminate_workers``; before that the processes are reachable only through ``_processes``.
+    """
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():  # pragma: no cover - a worker stuck in uninterruptible I/O
+            process.kill()
+
+
+@contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """``kill`` stops a command as Ctrl-C does: finished runs kept, no half-written folder."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (e.g. called from a test thread): leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _exit_with_driver(driver_pid: int) -> None:
-    """Pool workers exit when the driver is gone (e.g. killed with SIGKILL) instead of lingering."""
+    """Pool workers ignore Ctrl-C (the driver decides) and exit when the driver is gone (e.g.
+    killed with SIGKILL) instead of lingering."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
         while os.getppid() == driver_pid:
@@ -91,7 +156,12 @@ def _exit_with_driver(driver_pid: int) -> None:
 
 @contextmanager
 def _dask_executor(address: str, connect_timeout: float, run_function: str | None) -> Iterator[ExecutorHandle]:
-    from distributed import Client
+    try:
+        from distributed import Client
+    except ImportError:
+        raise UsageError(
+            "--scheduler needs Dask distributed, which is not installed: pip install 'funnelsim[dask]'"
+        ) from None
 
     try:
         client = Client(address, timeout=connect_timeout, set_as_default=False)

@@ -2,60 +2,60 @@
 
 ``run`` checks everything it can before it starts (the scenario and every ``--set``, the options,
 the output folder), so bad input ends with one line on stderr, exit code 2 and nothing written.
-Then it runs the replications (in parallel with ``--workers``), writes the results folder under a
-temporary name, renames it into place, and prints a short summary table.
+Then it runs the replications as a sweep of one design point (the same plan, executors, loop and
+results folder as ``funnelsim sweep``), writes the folder under a temporary name, renames it into
+place, and prints a short summary table.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import secrets
-import signal
 import sys
-import tomllib
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from funnelsim.arguments import (
+    DEFAULT_REPLICATIONS,
+    add_output_arguments,
+    add_run_arguments,
+    add_scenario_arguments,
+    add_set_argument,
+    check_run_arguments,
+    parse_set_options,
+    parse_value,
+    scenario_from_arguments,
+)
 from funnelsim.errors import UsageError
+from funnelsim.experiments.engine import MAX_SEED
 
-DEFAULT_REPLICATIONS = 5
-#: Seeds must fit the int64 seed column and numpy's SeedSequence (non-negative).
-MAX_SEED = 2**63 - 1
+__all__ = ["DEFAULT_REPLICATIONS", "MAX_SEED", "parse_set_options", "parse_value", "register"]
+
+logger = logging.getLogger(__name__)
+
+#: Exit code when some replications failed (their errors are in the results folder).
+EXIT_RUNS_FAILED = 1
 
 
 def register(subparsers) -> None:
     run = subparsers.add_parser(
         "run",
         help="run a scenario: replications in, tables, figures and a manifest out",
-        description="Run SCENARIO (a TOML file or a built-in name, see `funnelsim scenarios`) for R replications "
-        "with independent seeds and write timeseries.parquet, summary.csv, manifest.json and figures/ to DIR. "
-        "Exit code 2 for bad input, with nothing written.",
+        description="Run SCENARIO for R replications (replication r uses SeedSequence(seed, spawn_key=(r,))) and "
+        "write a results folder (manifest.json, runs/, timeseries/, figures/; read it with "
+        "funnelsim.load_results). Exit code 2 for bad input, with nothing written.",
+        epilog="example:\n  funnelsim run baseline -r 5 --seed 7 --set market.consumers=2000 --out results/base",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    run.add_argument("scenario", metavar="SCENARIO", help="a scenario TOML file or a built-in name (e.g. baseline)")
-    run.add_argument("--out", metavar="DIR", help="results folder to create (default: a new folder under results/)")
-    run.add_argument("--overwrite", action="store_true", help="replace DIR if it is an earlier results folder")
-    run.add_argument(
-        "--replications", "-r", type=int, default=DEFAULT_REPLICATIONS, metavar="R",
-        help=f"independent replications (default: {DEFAULT_REPLICATIONS})",
-    )
-    run.add_argument("--steps", type=int, metavar="S", help="steps per replication (default: the scenario's market.steps)")
-    run.add_argument(
-        "--seed", type=int, metavar="N",
-        help="seed of the whole batch; replication r uses SeedSequence(N, spawn_key=(r,)) (default: a fresh one, "
-        "printed and recorded)",
-    )
-    _add_set_option(run)
-    run.add_argument(
-        "--workers", "-w", type=int, metavar="W",
-        help="worker processes (default: one per CPU core, at most R); results are the same for any W",
-    )
+    add_scenario_arguments(run)
+    add_run_arguments(run)
+    add_output_arguments(run)
     run.set_defaults(handler=run_command)
 
     scenarios = subparsers.add_parser(
-        "scenarios", help="list the built-in scenarios", description="List the built-in scenarios, one line each."
+        "scenarios", help="list the built-in scenarios", description="List the built-in scenarios, one line each.",
+        epilog="example:\n  funnelsim scenarios", formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     scenarios.set_defaults(handler=scenarios_command)
 
@@ -64,50 +64,26 @@ def register(subparsers) -> None:
         help="check a scenario file",
         description="Check a scenario file (or built-in name) and say what is wrong, or that it is fine. "
         "Exit code 0 when it is fine, 2 when it is not.",
+        epilog="example:\n  funnelsim validate ./my-market.toml --set market.consumers=500",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    validate.add_argument("file", metavar="FILE", help="a scenario TOML file")
-    _add_set_option(validate)
+    validate.add_argument("file", metavar="SCENARIO", help="a scenario file (./name or name.toml) or a built-in name")
+    add_set_argument(validate)
     validate.set_defaults(handler=validate_command)
 
     report = subparsers.add_parser(
         "report",
         help="(re)draw the figures of a results folder",
-        description="Redraw DIR/figures from DIR/timeseries.parquet and print the summary table again.",
+        description="Redraw DIR/figures from a run folder's time series and print the summary table again.",
+        epilog="example:\n  funnelsim report results/base",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     report.add_argument("directory", metavar="DIR", help="a folder written by `funnelsim run`")
     report.set_defaults(handler=report_command)
 
 
-def _add_set_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
-        help="override a scenario setting, e.g. --set market.consumers=500 --set firms.0.price=90; "
-        "VALUE is read as TOML (3, 0.5, true, \"text\", [1, 2]); a bare word is a string. Repeatable.",
-    )
-
-
-# ---------------------------------------------------------------------------------------------
-# --set
-
-
-def parse_set_options(items: list[str]) -> dict[str, Any]:
-    """``["a.b=3", "c=text"]`` -> ``{"a.b": 3, "c": "text"}``; VALUE is a TOML value or a bare word."""
-    overrides: dict[str, Any] = {}
-    for item in items:
-        key, equals, text = item.partition("=")
-        key = key.strip()
-        if not equals or not key:
-            raise UsageError(f"--set {item}: expected KEY=VALUE, e.g. --set market.consumers=500")
-        overrides[key] = parse_value(text.strip())
-    return overrides
-
-
-def parse_value(text: str) -> Any:
-    """A TOML value (``3``, ``0.5``, ``true``, ``"text"``, ``[1, 2]``); anything else is the text itself."""
-    try:
-        return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
-        return text
+# Kept for callers of the old names.
+_add_set_option = add_set_argument
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,108 +91,110 @@ def parse_value(text: str) -> Any:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from funnelsim.experiments.batch import replication_seeds
     from funnelsim.experiments.results_folder import check_output_directory, default_results_directory
-    from funnelsim.model.scenario import load_scenario
 
-    _check_counts(args)
-    overrides = parse_set_options(args.set)
-    if args.steps is not None:
-        overrides["market.steps"] = args.steps
-    scenario = load_scenario(args.scenario, overrides=overrides)
+    check_run_arguments(args)
+    scenario, overrides, source = scenario_from_arguments(args)
     directory = Path(args.out) if args.out else default_results_directory(scenario.name)
     check_output_directory(directory, args.overwrite)
 
     seed = args.seed if args.seed is not None else secrets.randbits(63)
-    seeds = replication_seeds(seed, args.replications)
-    workers = args.workers or max(1, min(args.replications, os.cpu_count() or 1))
-    with _sigterm_as_interrupt():
-        summary = _run_and_write(args, scenario, overrides, directory, seed, seeds, workers)
+    outcome, results = run_replications(
+        scenario, args.replications, seed, directory,
+        workers=args.workers, scheduler=getattr(args, "scheduler", None), overwrite=args.overwrite,
+        figures=not args.no_figures, progress=not args.quiet and sys.stderr.isatty(),
+        options={"scenario": args.scenario, "set": args.set, "overrides": overrides, "source": source},
+    )
 
     from funnelsim.experiments.run_outputs import terminal_report
 
-    print(
-        terminal_report(
-            scenario.name, summary, args.replications, scenario.market.steps, scenario.market.step_unit, seed, directory
+    if not args.quiet:
+        print(
+            terminal_report(
+                f"{scenario.name} ({source})", results.summary, args.replications, scenario.market.steps,
+                scenario.market.step_unit, seed, directory, figures=not args.no_figures,
+            )
         )
-    )
+    if outcome.failed_total:
+        first = results.failed["error"].iloc[0]
+        print(
+            f"funnelsim run: {outcome.failed_total} of {outcome.total} replications failed (first: {first}); "
+            f"errors and tracebacks are in {directory}/runs",
+            file=sys.stderr,
+        )
+        return EXIT_RUNS_FAILED
     return 0
 
 
-def _check_counts(args: argparse.Namespace) -> None:
-    if args.replications < 1:
-        raise UsageError(f"--replications {args.replications}: needs at least 1")
-    if args.steps is not None and args.steps < 0:
-        raise UsageError(f"--steps {args.steps}: cannot be negative")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: needs at least 1")
-    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
-        raise UsageError(f"--seed {args.seed}: must be between 0 and 2**63 - 1")
-
-
-def _run_and_write(args, scenario, overrides, directory: Path, seed: int, seeds: list[int], workers: int):
-    from tqdm import tqdm
-
-    from funnelsim.experiments import run_outputs
-    from funnelsim.experiments.batch import run_batch
+def run_replications(
+    scenario,
+    replications: int,
+    seed: int,
+    directory: Path,
+    *,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    overwrite: bool = False,
+    figures: bool = True,
+    progress: bool = False,
+    options: dict | None = None,
+):
+    """Run ``replications`` of a validated scenario into a new results folder ``directory``,
+    through the sweep machinery (a one-point plan); the folder appears whole or not at all."""
+    from funnelsim.experiments import provenance
+    from funnelsim.experiments.engine import SEED_RULE
+    from funnelsim.experiments.executors import open_executor, sigterm_as_interrupt
     from funnelsim.experiments.figures import draw_figures
+    from funnelsim.experiments.results import load_results
     from funnelsim.experiments.results_folder import atomic_directory
-    from funnelsim.model.metrics import summarize
+    from funnelsim.experiments.results_store import LOCK, ResultsStore
+    from funnelsim.experiments.run_functions import run_market_model
+    from funnelsim.experiments.run_outputs import FIGURES
+    from funnelsim.experiments.sweep_plan import make_run_plan
+    from funnelsim.experiments.sweep_runner import run_sweep
+    from funnelsim.model.metrics import COLUMNS
 
     steps = scenario.market.steps
-    started = run_outputs.now_utc()
-    with atomic_directory(directory, replace=args.overwrite) as temporary:
-        bar = tqdm(
-            total=len(seeds) * steps, unit="step", desc=scenario.name, file=sys.stderr,
-            disable=not sys.stderr.isatty(), delay=0.5, leave=False, dynamic_ncols=True,
-        )
-        with bar:
-            timeseries = run_batch(scenario.to_dict(), steps, seeds, workers, bar.update)
-            bar.set_postfix_str("writing tables and figures")  # a few seconds for a long run
-            summary = summarize(timeseries)
-            run_outputs.write_tables(temporary, timeseries, summary)
-            draw_figures(timeseries, temporary / run_outputs.FIGURES, scenario.name, scenario.market.step_unit, scenario.market.currency)
-        manifest = {
-            "kind": "funnelsim run",
-            "options": {
-                "scenario": args.scenario, "out": str(directory), "replications": args.replications,
-                "steps": args.steps, "seed": args.seed, "set": args.set, "workers": args.workers,
-                "overwrite": args.overwrite,
-            },
-            "scenario_source": args.scenario,
-            "overrides": overrides,
-            "replications": len(seeds),
-            "steps": steps,
-            "seed": seed,
-            "seeds": [{"replication": r, "seed": s} for r, s in enumerate(seeds)],
-            "seed_rule": "replication r runs MarketModel(scenario, rng=s) with s = "
-            "SeedSequence(seed, spawn_key=(r,)).generate_state(1, uint64)[0] >> 1",
-            "workers": workers,
-            "started_at": started,
-            "finished_at": run_outputs.now_utc(),
-            "environment": run_outputs.environment(),
-            "scenario": scenario.to_dict(),
-        }
-        run_outputs.write_manifest(temporary, manifest)
-    return summary
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """``kill`` cleans up like Ctrl-C does: no half-written results folder is left."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (e.g. called from a test thread): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    plan = make_run_plan(scenario, replications, seed, steps, tuple(COLUMNS))
+    count = workers or max(1, min(replications, os.cpu_count() or 1))
+    manifest = {
+        "kind": "run",
+        "command": provenance.command_line(),
+        "options": options or {},
+        "description": scenario.description,
+        "seed": seed,
+        "seed_rule": SEED_RULE,
+        "run_id": "point_id * replications + replication",
+        "replications": replications,
+        "steps": steps,
+        "n_points": 1,
+        "n_runs": replications,
+        "run_function": plan.run_function,
+        "design": {"kind": "single"},
+        "parameters": {},
+        "outputs": {"summary": plan.measures, "timeseries": list(COLUMNS)},
+        "workers": None if scheduler else count,
+        "scheduler": scheduler,
+        "started_at": provenance.now_utc(),
+        "finished_at": None,
+        "environment": provenance.environment(),
+        "scenario": plan.base_scenario,
+    }
+    with sigterm_as_interrupt(), atomic_directory(directory, replace=overwrite) as temporary:
+        with open_executor(workers=count, scheduler=scheduler, serial=scheduler is None and count == 1) as handle:
+            logger.info("%s: %d replications on %s", scenario.name, replications, handle.description)
+            with ResultsStore.create(temporary, manifest, plan.point_table(), None, plan.measures) as store:
+                outcome = run_sweep(
+                    plan, store, handle, run_market_model, batch_size=replications, progress=progress,
+                    description=scenario.name, unit="step",
+                )
+                store.update_manifest(finished_at=provenance.now_utc())
+        (temporary / LOCK).unlink(missing_ok=True)  # nobody resumes a run: the folder needs no lock
+        results = load_results(temporary)
+        if figures and not results.timeseries.empty:
+            draw_figures(results.timeseries, temporary / FIGURES, scenario.name, scenario.market.step_unit, scenario.market.currency)
+    results.directory = directory
+    return outcome, results
 
 
 # ---------------------------------------------------------------------------------------------
@@ -234,45 +212,41 @@ def scenarios_command(args: argparse.Namespace) -> int:
 
 
 def validate_command(args: argparse.Namespace) -> int:
-    from funnelsim.model.scenario import load_scenario
+    from funnelsim.model.scenario import describe_source, load_scenario
 
     scenario = load_scenario(args.file, overrides=parse_set_options(args.set))
     market = scenario.market
     firms = ", ".join(firm.name for firm in scenario.firms)
     print(
-        f"{args.file}: ok (scenario '{scenario.name}': {market.consumers:,} consumers, "
+        f"{args.file}: ok ({describe_source(args.file)}, '{scenario.name}': {market.consumers:,} consumers, "
         f"{market.steps} {market.step_unit}s, {len(scenario.firms)} firm{'s' if len(scenario.firms) != 1 else ''}: {firms})"
     )
     return 0
 
 
 def report_command(args: argparse.Namespace) -> int:
-    import pandas as pd
-
     from funnelsim.experiments import run_outputs
     from funnelsim.experiments.figures import draw_figures
+    from funnelsim.experiments.results import load_results
     from funnelsim.experiments.results_folder import atomic_directory
 
     directory = Path(args.directory)
-    if not directory.is_dir():
-        raise UsageError(f"{directory}: no such folder")
-    timeseries_path = directory / run_outputs.TIMESERIES
-    if not timeseries_path.is_file():
-        raise UsageError(f"{directory}: not a funnelsim run folder (no {run_outputs.TIMESERIES})")
+    results = load_results(directory)
     try:
-        timeseries = pd.read_parquet(timeseries_path)
+        timeseries = results.timeseries
     except Exception as error:  # pyarrow raises several types for a damaged file
-        raise UsageError(f"{timeseries_path}: cannot read it ({' '.join(str(error).split())})") from None
-    manifest = run_outputs.read_manifest(directory) if (directory / run_outputs.MANIFEST).is_file() else {}
-    scenario = manifest.get("scenario", {})
+        raise UsageError(f"{directory}: cannot read its time series ({' '.join(str(error).split())})") from None
+    if timeseries.empty:
+        raise UsageError(f"{directory}: no time series to draw (a sweep keeps them only when asked for)")
+    scenario = results.manifest.get("scenario") or results.manifest.get("base_scenario") or {}
     title = scenario.get("name", directory.name)
     step_unit = scenario.get("market", {}).get("step_unit", "step")
     with atomic_directory(directory / run_outputs.FIGURES, replace=True) as temporary:
         written = draw_figures(timeseries, temporary, title, step_unit, scenario.get("market", {}).get("currency", "$"))
     for path in written:
         print(directory / run_outputs.FIGURES / path.name)
-    summary_path = directory / run_outputs.SUMMARY
-    if summary_path.is_file():
+    summary = results.summary
+    if not summary.empty and set(m for m, _, _ in run_outputs.TERMINAL_MEASURES) <= set(summary.columns):
         print()
-        print(run_outputs.summary_table(pd.read_csv(summary_path)))
+        print(run_outputs.summary_table(summary))
     return 0

@@ -1,34 +1,21 @@
-"""What ``funnelsim run`` writes and prints: the results folder's files and the terminal summary.
+"""What ``funnelsim run`` prints: the terminal summary of a results folder.
 
-Folder layout::
-
-    timeseries.parquet  one row per (replication, step, firm): replication, seed, then the
-                        columns of MarketModel.run
-    summary.csv         one row per (replication, firm): end-of-run measures (metrics.summarize)
-    manifest.json       what ran: resolved scenario, seeds, versions, git commit, times
-    figures/*.png       funnel, market share, revenue and profit, spend (see figures.py)
+The folder itself has the one format every run and sweep shares (manifest.json, design.parquet,
+runs/, timeseries/; see :mod:`funnelsim.experiments.results_store` and ``docs/results.md``), plus
+``figures/*.png`` (funnel, market share, revenue and profit, spend; see figures.py).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import platform
-import subprocess
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
-TIMESERIES = "timeseries.parquet"
-SUMMARY = "summary.csv"
-MANIFEST = "manifest.json"
-FIGURES = "figures"
+from funnelsim.experiments.provenance import environment, git_commit, now_utc  # noqa: F401  (old home)
+from funnelsim.experiments.results_store import MANIFEST, RUNS, TIMESERIES
 
-#: Libraries whose versions go into the manifest (those that can change a result or a file).
-LIBRARIES = ("mesa", "numpy", "scipy", "networkx", "pandas", "pyarrow", "pydantic", "matplotlib")
+FIGURES = "figures"
 
 #: The measures of the terminal table: summary column, label, how to format it.
 TERMINAL_MEASURES = (
@@ -40,64 +27,6 @@ TERMINAL_MEASURES = (
     ("marketing_return", "marketing return", "ratio"),
     ("sales_return", "sales return", "ratio"),
 )
-
-
-def now_utc() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def write_tables(directory: Path, timeseries: pd.DataFrame, summary: pd.DataFrame) -> None:
-    timeseries.to_parquet(directory / TIMESERIES, index=False)
-    summary.to_csv(directory / SUMMARY, index=False)
-
-
-def write_manifest(directory: Path, manifest: dict[str, Any]) -> None:
-    text = json.dumps(manifest, indent=2, default=str) + "\n"
-    (directory / MANIFEST).write_text(text, encoding="utf-8")
-
-
-def read_manifest(directory: Path) -> dict[str, Any]:
-    return json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
-
-
-def environment() -> dict[str, Any]:
-    """funnelsim's version and commit, Python's and the main libraries' versions."""
-    from funnelsim import __version__
-
-    commit, dirty = git_commit()
-    return {
-        "funnelsim": __version__,
-        "git_commit": commit,
-        "git_dirty": dirty,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "libraries": {name: _version(name) for name in LIBRARIES},
-    }
-
-
-def git_commit() -> tuple[str | None, bool | None]:
-    """The commit of the source tree funnelsim is imported from, if it is a git checkout."""
-    import funnelsim
-
-    source = Path(funnelsim.__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "-C", str(source), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=5, check=True,
-        ).stdout
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return commit or None, bool(status.strip())
-
-
-def _version(name: str) -> str | None:
-    try:
-        return metadata.version(name)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,18 +78,26 @@ def _cell(mean: float, spread: float, kind: str) -> str:
 
 
 def terminal_report(
-    scenario_name: str, summary: pd.DataFrame, replications: int, steps: int, step_unit: str, seed: int, directory: Path
+    scenario_name: str,
+    summary: pd.DataFrame,
+    replications: int,
+    steps: int,
+    step_unit: str,
+    seed: int,
+    directory: Path,
+    figures: bool = True,
 ) -> str:
     """What ``funnelsim run`` prints at the end."""
     runs = f"{replications} replication{'s' if replications != 1 else ''}"
     spread = ", mean ± sd" if replications > 1 else ""
+    files = f"{MANIFEST}, {RUNS}/, {TIMESERIES}/" + (f", {FIGURES}/" if figures else "")
     lines = [
         f"{scenario_name}: {runs} x {steps} {step_unit}{'s' if steps != 1 else ''} (seed {seed}{spread})",
         "",
-        summary_table(summary),
+        summary_table(summary) if not summary.empty else "no replication succeeded",
         "",
         "acquisition cost: marketing + sales cost per new customer; marketing return: gross margin per unit",
         "of marketing cost; sales return: revenue closed by salespeople per unit of sales cost.",
-        f"Results in {directory}/ ({TIMESERIES}, {SUMMARY}, {MANIFEST}, {FIGURES}/)",
+        f"Results in {directory}/ ({files}); read them with funnelsim.load_results('{directory}')",
     ]
     return "\n".join(lines)

@@ -86,11 +86,8 @@ def run_count(spec) -> int:
 
 def add_shrink_options(parser: argparse.ArgumentParser) -> None:
     """The options of :func:`shrink`, for ``funnelsim sweep``."""
+    # --replications is one of sweep's own settings (funnelsim.arguments); --runs fits the design to it.
     group = parser.add_argument_group("shrinking a study (without copying its file)")
-    group.add_argument(
-        "--replications", type=int, metavar="R", dest="shrink_replications",
-        help="replications per design point instead of the file's",
-    )
     size = group.add_mutually_exclusive_group()
     size.add_argument(
         "--samples", type=int, metavar="N", dest="shrink_samples",

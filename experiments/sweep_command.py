@@ -12,11 +12,13 @@ import argparse
 import hashlib
 import secrets
 import sys
-from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
 
+from funnelsim.arguments import add_set_argument, check_run_arguments
 from funnelsim.errors import UsageError
+from funnelsim.experiments.executors import sigterm_as_interrupt
+from funnelsim.experiments.provenance import command_line, now_utc
 from funnelsim.experiments.studies_command import add_shrink_options, shrink
 
 #: Exit codes: 0 all runs ok, 1 some runs failed or the sweep was cut short, 2 bad input.
@@ -27,16 +29,26 @@ def register(subparsers) -> None:
     sweep = subparsers.add_parser(
         "sweep",
         help="run a parameter sweep (grid, Latin hypercube, Sobol, Morris) on this machine or a Dask cluster",
-        description="Run every run of a sweep file and stream the results to Parquet files in --out. "
-        "Exit code 0 when every run succeeded, 1 when some failed, 2 for bad input.",
+        description="Run every run of a sweep file and stream the results to Parquet files in --out "
+        "(read them with funnelsim.load_results). Exit code 0 when every run succeeded, 1 when some failed, "
+        "2 for bad input.",
+        epilog="example:\n  funnelsim sweep budget_split --workers 2 --set market.consumers=1000 --out results/split",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sweep.add_argument(
         "sweep_file", metavar="SWEEP.toml", help="the sweep file, or the name of a built-in study (list them with `funnelsim studies`)"
     )
     sweep.add_argument("--out", metavar="DIR", help="output folder (default: results/<sweep file name>)")
+    add_set_argument(sweep)
+    sweep.add_argument("--steps", type=int, metavar="S", help="steps per run (default: the sweep file's steps)")
+    sweep.add_argument(
+        "--replications", "-r", type=int, metavar="R", help="replications per design point (default: the sweep file's)"
+    )
+    sweep.add_argument("--seed", type=int, metavar="N", help="seed (default: the sweep file's, else a fresh one)")
+    sweep.add_argument("--no-figures", action="store_true", help="accepted for symmetry with run; a sweep draws none")
     where = sweep.add_mutually_exclusive_group()
     where.add_argument(
-        "--workers", type=int, metavar="W", help="local worker processes (default: one per CPU core)"
+        "--workers", "-w", type=int, metavar="W", help="local worker processes (default: one per CPU core)"
     )
     where.add_argument(
         "--scheduler",
@@ -76,6 +88,8 @@ def register(subparsers) -> None:
         help="the two parameters of the heat map (default: the sweep's first two)",
     )
     analyze.add_argument("--no-figures", action="store_true", help="write tables only")
+    analyze.epilog = "example:\n  funnelsim analyze results/split --output profit --heatmap firms.0.price marketing_share"
+    analyze.formatter_class = argparse.RawDescriptionHelpFormatter
     analyze.set_defaults(handler=run_analyze_command)
 
 
@@ -86,13 +100,14 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     from funnelsim.experiments.sweep_runner import SweepAborted, run_sweep
     from funnelsim.experiments.sweep_spec import read_sweep_file
 
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: needs at least 1 worker")
+    check_run_arguments(args)
     if args.batch_size < 1:
         raise UsageError(f"--batch-size {args.batch_size}: needs at least 1 run per part")
     sweep_path = resolve_sweep_path(args.sweep_file)
     spec, sweep_text = read_sweep_file(sweep_path)
-    spec = shrink(spec, runs=args.shrink_runs, samples=args.shrink_samples, replications=args.shrink_replications)
+    spec = _with_command_line_settings(spec, args, sweep_path)
+    # --replications is one of the settings above; --runs then fits the design to it.
+    spec = shrink(spec, runs=args.shrink_runs, samples=args.shrink_samples)
     out = Path(args.out) if args.out else Path("results") / sweep_path.stem
 
     manifest = None
@@ -109,7 +124,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             raise UsageError(f"{out}: design.parquet does not match the sweep file")
     run_function = load_run_function(plan.run_function, str(sweep_path))
 
-    with open_executor(
+    with sigterm_as_interrupt(), open_executor(
         workers=args.workers,
         scheduler=args.scheduler,
         serial=args.serial,
@@ -117,9 +132,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         run_function=spec.run_function,
     ) as handle:
         if manifest is None:
-            store = ResultsStore.create(out, _manifest(plan, sweep_text), plan.point_table(), sweep_text)
+            store = ResultsStore.create(
+                out, _manifest(plan, sweep_text, handle.description), plan.point_table(), sweep_text, plan.measures
+            )
         else:
             store = ResultsStore.reopen(out)
+            store.update_manifest(resumed=[*store.manifest.get("resumed", []), {"command": command_line(), "at": now_utc()}])
         with store:
             print(
                 f"sweep {sweep_path.name}: {plan.n_points} points x {spec.replications} replications = "
@@ -128,6 +146,8 @@ def run_sweep_command(args: argparse.Namespace) -> int:
             )
             try:
                 outcome = run_sweep(plan, store, handle, run_function, batch_size=args.batch_size, progress=not args.quiet)
+                if outcome.remaining == 0:
+                    store.update_manifest(finished_at=now_utc())
             except SweepAborted as error:
                 print(f"funnelsim sweep: stopped: {error}; finished runs are saved, rerun with --resume", file=sys.stderr)
                 return EXIT_RUNS_FAILED
@@ -165,14 +185,21 @@ def run_analyze_command(args: argparse.Namespace) -> int:
 
 
 def resolve_sweep_path(argument: str) -> Path:
-    """A sweep file's path, or the file of a built-in study named without ``.toml``."""
-    path = Path(argument)
-    if path.exists() or path.suffix == ".toml" or "/" in argument:
-        return path
+    """A sweep file's path (it must look like one: ``./name`` or ``name.toml``), or the file of a
+    built-in study named without ``.toml``; a file named like a built-in never hides it."""
+    from funnelsim.model.scenario import looks_like_path
+    from funnelsim.suggest import did_you_mean
+
+    if looks_like_path(argument):
+        return Path(argument)
     studies = built_in_studies()
     if argument in studies:
         return studies[argument]
-    raise UsageError(f"{argument}: no such sweep file or built-in study (built-ins: {', '.join(sorted(studies))})")
+    hint = f"; for the file, write ./{argument}" if Path(argument).exists() else ""
+    raise UsageError(
+        f"{argument}: no such built-in study{did_you_mean(argument, studies)} "
+        f"(built-ins: {', '.join(sorted(studies))}){hint}"
+    )
 
 
 def built_in_studies() -> dict[str, Path]:
@@ -186,18 +213,46 @@ def fresh_seed() -> int:
     return secrets.randbits(63)
 
 
-def _manifest(plan, sweep_text: str) -> dict:
-    import funnelsim
+def _with_command_line_settings(spec, args: argparse.Namespace, sweep_path: Path):
+    """The sweep file's spec with --set, --steps, --replications and --seed on top; checked again."""
+    from funnelsim.arguments import parse_set_options
+    from funnelsim.experiments.sweep_spec import SweepSpec
+
+    changes: dict = {}
+    if args.set:
+        changes["fixed"] = {**spec.fixed, **parse_set_options(args.set)}
+    for name in ("steps", "replications", "seed"):
+        if getattr(args, name) is not None:
+            changes[name] = getattr(args, name)
+    if not changes:
+        return spec
+    from pydantic import ValidationError
+
+    try:
+        return SweepSpec.model_validate({**spec.model_dump(exclude_none=True), **changes})
+    except ValidationError as error:
+        problem = error.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        raise UsageError(f"--{where.split('.')[0]}: {problem['msg']}") from None
+
+
+def _manifest(plan, sweep_text: str, where: str) -> dict:
+    from funnelsim.experiments.engine import SEED_RULE
+    from funnelsim.experiments.provenance import environment
 
     spec = plan.spec
     return {
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "funnelsim_version": funnelsim.__version__,
+        "kind": "sweep",
+        "command": command_line(),
+        "started_at": now_utc(),
+        "finished_at": None,
+        "executor": where,
+        "environment": environment(),
         "sweep_file": str(Path(plan.sweep_path).resolve()),
         "sweep_sha256": _sha256(sweep_text),
         "description": spec.description,
         "seed": plan.seed,
-        "seeds": "run r uses numpy SeedSequence(seed, spawn_key=(r,))",
+        "seed_rule": SEED_RULE,
         "run_id": "point_id * replications + replication",
         "replications": spec.replications,
         "steps": plan.steps,

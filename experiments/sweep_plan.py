@@ -7,8 +7,13 @@ decides whether range values are rounded) or a study variable used by a ``[deriv
 Design points are checked against the scenario schema before anything runs, so a bad key or an
 out-of-bounds value stops the sweep with one line instead of failing every run.
 
-Runs are numbered ``run_id = point_id * replications + replication``; run ``r`` draws its random
-numbers from ``SeedSequence(seed, spawn_key=(r,))``, whatever order runs finish in.
+Runs are numbered ``run_id = point_id * replications + replication``; replication ``r`` of every
+design point draws its random numbers from ``SeedSequence(seed, spawn_key=(r,))``
+(:func:`funnelsim.experiments.engine.replication_stream`), whatever order runs finish in: the
+same stream at every point (common random numbers), so differences between points are paired.
+
+``funnelsim run`` is a one-point plan (:func:`make_run_plan`): the same tasks, executors, loop and
+results folder as a sweep.
 """
 
 from __future__ import annotations
@@ -27,7 +32,10 @@ from pandas.api.types import is_numeric_dtype
 from funnelsim.errors import UsageError
 from funnelsim.experiments.designs import Design, build_design
 from funnelsim.experiments.expressions import ExpressionError, evaluate_expression
+from funnelsim.experiments.engine import replication_stream
 from funnelsim.experiments.sweep_spec import SweepSpec, toml_key
+from funnelsim.model.scenario import Scenario
+from funnelsim.suggest import did_you_mean
 
 #: The run function used when a sweep file names none.
 DEFAULT_RUN_FUNCTION = "funnelsim.experiments.run_functions:run_market_model"
@@ -45,17 +53,17 @@ class RunTask:
     run_id: int
     point_id: int
     replication: int
-    seed_entropy: int
+    seed: int  # the sweep's seed
     parameters: dict[str, Any]  # the design's values, by parameter name
     overrides: dict[str, Any]  # scenario overrides: varied settings and derived ones
-    scenario: dict[str, Any]  # the resolved base scenario
+    scenario: Scenario  # the validated base scenario (a file network travels parsed, not as a path)
     steps: int
     summary_measures: tuple[str, ...] | None  # None keeps every measure
     timeseries_columns: tuple[str, ...] = ()
 
     def seed_sequence(self) -> np.random.SeedSequence:
-        """This run's own stream: the same whichever machine or order runs it."""
-        return np.random.SeedSequence(self.seed_entropy, spawn_key=(self.run_id,))
+        """This run's stream: replication r's, the same at every point, machine and order."""
+        return replication_stream(self.seed, self.replication)
 
 
 @dataclass
@@ -64,11 +72,13 @@ class SweepPlan:
     sweep_path: str
     seed: int
     run_function: str
-    base_scenario: dict[str, Any]
+    base_scenario: dict[str, Any]  # the validated base as plain data, for the manifest
+    base: Scenario  # the same, validated, as tasks carry it
     design: Design
     derived: pd.DataFrame  # point_id and one column per derived setting
     scenario_parameters: list[str]  # parameters that are scenario settings (the rest are study variables)
     steps: int
+    measures: list[str] | None = None  # the measure columns of the results; None: found from the first runs
     _parameters: list[dict[str, Any]] = field(default_factory=list, repr=False)
     _overrides: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
@@ -97,10 +107,10 @@ class SweepPlan:
             run_id=run_id,
             point_id=point_id,
             replication=replication,
-            seed_entropy=self.seed,
+            seed=self.seed,
             parameters=self._parameters[point_id],
             overrides=self._overrides[point_id],
-            scenario=self.base_scenario,
+            scenario=self.base,
             steps=self.steps,
             summary_measures=tuple(outputs.summary) if outputs.summary is not None else None,
             timeseries_columns=tuple(outputs.timeseries),
@@ -121,9 +131,10 @@ def make_plan(spec: SweepSpec, sweep_path: str | Path, seed: int) -> SweepPlan:
     where = str(sweep_path)
     source = _scenario_source(spec.scenario, Path(sweep_path).parent)
     try:
-        base = load_scenario(source, overrides=spec.fixed).to_dict()
+        validated = load_scenario(source, overrides=spec.fixed)
     except ScenarioError as error:
         raise UsageError(f"{where}: scenario: {error}") from None
+    base = validated.to_dict()
 
     scenario_parameters, integer_parameters = _classify_parameters(spec, base, where)
     design = build_design(spec.parameters, spec.design, seed, frozenset(integer_parameters), where=f"{where}: design")
@@ -140,26 +151,67 @@ def make_plan(spec: SweepSpec, sweep_path: str | Path, seed: int) -> SweepPlan:
             point[key] = _native(derived.at[point_id, key])
         overrides.append(point)
 
-    _check_points(overrides, design, base, where)
+    _check_points(overrides, design, validated, where)
     steps = spec.steps if spec.steps is not None else int(base["market"]["steps"])
     run_function = spec.run_function or DEFAULT_RUN_FUNCTION
     load_run_function(run_function, where)
+    measures = list(spec.outputs.summary) if spec.outputs.summary is not None else None
     if run_function == DEFAULT_RUN_FUNCTION:
         from funnelsim.experiments.run_functions import check_output_names
 
-        check_output_names(base, overrides[0], spec.outputs.summary, spec.outputs.timeseries, where)
+        measures = check_output_names(validated, overrides[0], spec.outputs.summary, spec.outputs.timeseries, where)
     return SweepPlan(
         spec=spec,
         sweep_path=where,
         seed=seed,
         run_function=run_function,
         base_scenario=base,
+        base=validated,
         design=design,
         derived=derived,
         scenario_parameters=scenario_parameters,
         steps=steps,
+        measures=measures,
         _parameters=parameters,
         _overrides=overrides,
+    )
+
+
+def make_run_plan(scenario: Scenario, replications: int, seed: int, steps: int, timeseries: tuple[str, ...]) -> SweepPlan:
+    """``funnelsim run`` as a plan: one design point (the scenario as given), ``replications``
+    runs of it, every summary measure and the ``timeseries`` columns kept."""
+    from funnelsim.experiments.run_functions import check_output_names
+    from funnelsim.experiments.sweep_spec import DesignSpec, OutputsSpec
+
+    # Built without validation: a one-point plan varies nothing, which a sweep file may not do.
+    spec = SweepSpec.model_construct(
+        description=f"funnelsim run {scenario.name}",
+        scenario=scenario.name,
+        steps=steps,
+        replications=replications,
+        seed=seed,
+        run_function=None,
+        fixed={},
+        parameters={},
+        derived={},
+        design=DesignSpec.model_construct(kind="single", samples=None, second_order=False, levels=0),
+        outputs=OutputsSpec.model_construct(summary=None, timeseries=list(timeseries)),
+    )
+    design = Design(kind="single", points=pd.DataFrame({"point_id": np.array([0], dtype=np.int64)}), unit_sample=None)
+    return SweepPlan(
+        spec=spec,
+        sweep_path="",
+        seed=seed,
+        run_function=DEFAULT_RUN_FUNCTION,
+        base_scenario=scenario.to_dict(),
+        base=scenario,
+        design=design,
+        derived=pd.DataFrame({"point_id": design.points["point_id"]}),
+        scenario_parameters=[],
+        steps=steps,
+        measures=check_output_names(scenario, {}, None, list(timeseries), scenario.name),
+        _parameters=[{}],
+        _overrides=[{}],
     )
 
 
@@ -210,7 +262,11 @@ def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> t
         value = _lookup(base, name)
         if value is _MISSING or isinstance(value, (dict, list)):
             if not _is_used_in(name, expressions):
-                what = "is a table, not a setting" if value is not _MISSING else "no such setting in the scenario"
+                what = (
+                    "is a table, not a setting"
+                    if value is not _MISSING
+                    else f"no such setting in the scenario{did_you_mean(name, _dotted_keys(base))}"
+                )
                 raise UsageError(
                     f"{where}: parameters.{toml_key(name)}: {what}, and no [derived] expression uses it"
                 )
@@ -226,8 +282,24 @@ def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> t
                 integer_parameters.append(name)
     for key in spec.derived:
         if _lookup(base, key) is _MISSING:
-            raise UsageError(f"{where}: derived.{toml_key(key)}: no such setting in the scenario")
+            raise UsageError(
+                f"{where}: derived.{toml_key(key)}: no such setting in the scenario{did_you_mean(key, _dotted_keys(base))}"
+            )
     return scenario_parameters, integer_parameters
+
+
+def _dotted_keys(node: Any, prefix: str = "") -> list[str]:
+    """Every setting of a resolved scenario as a dotted key (``firms.0.price``)."""
+    if isinstance(node, dict):
+        items = node.items()
+    elif isinstance(node, list):
+        items = ((str(index), value) for index, value in enumerate(node))
+    else:
+        return [prefix]
+    keys = []
+    for key, value in items:
+        keys.extend(_dotted_keys(value, f"{prefix}.{key}" if prefix else str(key)))
+    return keys
 
 
 def _is_used_in(name: str, expressions: str) -> bool:
@@ -248,7 +320,7 @@ def _derived_settings(spec: SweepSpec, design: Design, base: dict[str, Any], whe
     return derived
 
 
-def _check_points(overrides: list[dict[str, Any]], design: Design, base: dict[str, Any], where: str) -> None:
+def _check_points(overrides: list[dict[str, Any]], design: Design, validated: Scenario, where: str) -> None:
     from funnelsim import load_scenario
     from funnelsim.model.scenario import ScenarioError
 
@@ -259,10 +331,10 @@ def _check_points(overrides: list[dict[str, Any]], design: Design, base: dict[st
             rows.update((int(column.idxmin()), int(column.idxmax())))
     for point_id in sorted(rows):
         try:
-            load_scenario(base, overrides=overrides[point_id])
+            load_scenario(validated, overrides=overrides[point_id])
         except ScenarioError as error:
             shown = ", ".join(f"{key}={value!r}" for key, value in overrides[point_id].items())
-            message = str(error).removeprefix("scenario dict: ")
+            message = str(error).removeprefix(f"scenario '{validated.name}': ")
             raise UsageError(f"{where}: design point {point_id} ({shown}): {message}") from None
 
 

@@ -9,6 +9,7 @@ holding, and those runs simply run again on ``--resume``.
 
 from __future__ import annotations
 
+import queue
 import sys
 import time
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from funnelsim.experiments import progress as run_progress
 from funnelsim.experiments.executors import ExecutorHandle
 from funnelsim.experiments.results_store import ResultsStore
 from funnelsim.experiments.run_functions import RunRecord, execute_run, failed_record
@@ -58,10 +60,14 @@ def run_sweep(
     batch_size: int = 200,
     flush_seconds: float = 10.0,
     progress: bool = True,
+    description: str = "sweep",
+    unit: str = "run",
 ) -> SweepOutcome:
     """Run every run of ``plan`` that ``store`` does not have yet, and commit each as it finishes.
 
     Runs are committed in batches of ``batch_size``, or after ``flush_seconds`` when runs are slow.
+    With ``unit="step"`` the progress bar counts model steps, reported from inside runs, so it
+    moves during a few long runs (``funnelsim run``); with ``"run"`` it counts runs.
     """
     finished = store.finished_mask(plan.n_runs)
     outcome = SweepOutcome(
@@ -71,11 +77,13 @@ def run_sweep(
     in_flight: dict[Future, RunTask] = {}
     batch: list[RunRecord] = []
     last_flush = time.monotonic()
+    steps = unit == "step"
+    scale = plan.steps if steps else 1
     bar = tqdm(
-        total=plan.n_runs,
-        initial=outcome.finished_before,
-        unit="run",
-        desc="sweep",
+        total=plan.n_runs * scale,
+        initial=outcome.finished_before * scale,
+        unit=unit,
+        desc=description,
         file=sys.stderr,
         disable=not progress,
         mininterval=0.5 if sys.stderr.isatty() else 30.0,
@@ -89,10 +97,19 @@ def run_sweep(
                 return
             in_flight[handle.executor.submit(execute_run, run_function, task)] = task
 
+    reported: dict[int, int] = {}
+
+    def on_steps(run_id: int, count: int) -> None:
+        if steps:
+            reported[run_id] = reported.get(run_id, 0) + count
+            bar.update(count)
+
+    previous_reporter = run_progress.set_reporter(on_steps)  # runs in this process report here
     try:
         submit_more()
         while in_flight:
-            done, _ = wait(in_flight, timeout=flush_seconds, return_when=FIRST_COMPLETED)
+            done, _ = wait(in_flight, timeout=0.5 if steps else flush_seconds, return_when=FIRST_COMPLETED)
+            _drain(handle.progress_queue, on_steps)
             for future in done:
                 task = in_flight.pop(future)
                 record = _record_of(future, task)
@@ -101,7 +118,7 @@ def run_sweep(
                     outcome.failed += 1
                 else:
                     outcome.ok += 1
-                bar.update(1)
+                bar.update(scale - reported.pop(task.run_id, 0) if steps else 1)
             if done:
                 bar.set_postfix_str(f"failed {outcome.failed_total}, remaining {outcome.remaining}", refresh=False)
             if len(batch) >= batch_size or (batch and time.monotonic() - last_flush >= flush_seconds):
@@ -110,10 +127,23 @@ def run_sweep(
                 last_flush = time.monotonic()
             submit_more()
     finally:
+        run_progress.set_reporter(previous_reporter)
         # Whatever ended the loop, keep every run that finished.
         store.write_batch(batch)
         bar.close()
     return outcome
+
+
+def _drain(progress_queue, on_steps: Callable[[int, int], None]) -> None:
+    """Pass on the steps pool workers reported since the last look."""
+    if progress_queue is None:
+        return
+    while True:
+        try:
+            run_id, count = progress_queue.get_nowait()
+        except (queue.Empty, OSError, ValueError):  # empty, or closed by an interrupted pool
+            return
+        on_steps(run_id, count)
 
 
 def _record_of(future: Future, task: RunTask) -> RunRecord:

@@ -51,12 +51,11 @@ from pydantic import (
 )
 
 from funnelsim.errors import UsageError
+from funnelsim.experiments.engine import MAX_SEED
 
 #: Design kinds and the SALib / scipy sampler behind each.
 DESIGN_KINDS = ("grid", "latin_hypercube", "sobol", "morris")
 
-#: Largest seed we accept: seeds are stored in int64 Parquet columns.
-MAX_SEED = 2**63 - 1
 
 #: One level of a parameter, kept as TOML gave it (strict: "yes" stays text, 1 stays an int).
 Level = StrictBool | StrictInt | StrictFloat | StrictStr

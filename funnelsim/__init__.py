@@ -1,7 +1,7 @@
 """funnelsim: an agent-based simulation of how marketing and sales turn a population into customers.
 
 The public entry points are re-exported here so that a user writes
-``from funnelsim import load_scenario, MarketModel``. Everything but the scenario loader is
+``from funnelsim import load_scenario, MarketModel, load_results``. Everything but the scenario loader is
 imported on first use: it pulls in Mesa, pandas, scipy or Optuna, which commands such as
 ``funnelsim scenarios`` or a bad-input error never need.
 """
@@ -22,6 +22,7 @@ _LAZY = {
     "compare": "funnelsim.experiments.compare",
     "optimize": "funnelsim.experiments.optimization",
     "calibrate": "funnelsim.experiments.calibration",
+    "load_results": "funnelsim.experiments.results",
 }
 
 __all__ = ["Scenario", "ScenarioError", "load_scenario", "__version__", *_LAZY]

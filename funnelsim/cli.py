@@ -2,15 +2,20 @@
 
 Each subcommand lives in the module that owns its job and exposes ``register(subparsers)``,
 which adds its parser and sets ``handler`` to a function taking the parsed arguments and
-returning an exit code. This file only wires them together and turns the project's own
-input errors into one line on stderr with exit code 2.
+returning an exit code. Registering a command is one line in :data:`COMMAND_MODULES`. Shared
+flags come from :mod:`funnelsim.arguments`; this file adds ``-v/--verbose`` and ``--quiet`` to
+every command, sets up the standard ``logging`` module from them, suggests the closest name for a
+mistyped command, and turns the project's own input errors into one line on stderr with exit
+code 2.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
+import re
 import sys
 
 from funnelsim import __version__
@@ -36,6 +41,12 @@ class OneLineParser(argparse.ArgumentParser):
     other bad input, instead of a usage block followed by the error."""
 
     def error(self, message: str):
+        choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if choice:
+            from funnelsim.suggest import did_you_mean
+
+            choices = re.findall(r"'([^']*)'", choice.group(2))
+            message += did_you_mean(choice.group(1), choices)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -49,7 +60,35 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers.required = True
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
+    for command in subparsers.choices.values():
+        _add_verbosity(command)
     return parser
+
+
+def _add_verbosity(command: argparse.ArgumentParser) -> None:
+    """``-v/--verbose`` and ``--quiet`` on every command, unless it defines its own."""
+    known = command._option_string_actions
+    if "--verbose" not in known and "-v" not in known:
+        command.add_argument(
+            "-v", "--verbose", action="count", default=0, help="say more on stderr (-vv for debugging detail)"
+        )
+    if "--quiet" not in known:
+        flags = ["--quiet"] if "-q" in known else ["--quiet", "-q"]
+        command.add_argument(*flags, action="store_true", help="no progress bar and no summary, only errors")
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    """funnelsim's loggers write to stderr: warnings by default, more with -v, errors only with --quiet."""
+    verbose = getattr(args, "verbose", 0) or 0
+    level = logging.ERROR if getattr(args, "quiet", False) else (logging.WARNING, logging.INFO)[min(verbose, 1)]
+    if verbose >= 2:
+        level = logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("funnelsim: %(message)s"))
+    logger = logging.getLogger("funnelsim")
+    logger.handlers[:] = [handler]
+    logger.setLevel(level)
+    logger.propagate = False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    _configure_logging(args)
     try:
         return int(args.handler(args) or 0)
     except (ScenarioError, UsageError) as error:

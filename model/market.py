@@ -38,29 +38,60 @@ from funnelsim.model.seeding import seed_customers
 from funnelsim.model.state import ConsumerState, beta_draws
 
 
-def _column(model: MarketModel, column: str) -> tuple[float, ...]:
-    """A DataCollector reporter: one column of the current row, a value per firm."""
-    return tuple(model.current_row[column].tolist())
+def _value(model: MarketModel, column: str, firm: int) -> float:
+    """A DataCollector reporter: one firm's value of one column of the current row."""
+    return float(model.current_row[column][firm])
+
+
+def reporter_name(firm: str, column: str) -> str:
+    """The DataCollector's name for one firm's measure, e.g. ``"Closer.customers"``."""
+    return f"{firm}.{column}"
 
 
 class RowCollector(mesa.DataCollector):
-    """Mesa's DataCollector for the model's per-firm columns, without its deepcopy per column per
-    step: every reporter here returns a fresh tuple of Python floats, which nothing can change
-    afterwards, so there is nothing to copy. ``model_vars`` and the data frames are Mesa's own."""
+    """Mesa's DataCollector with one scalar model reporter per firm and measure
+    (``"Closer.customers"``), so ``get_model_vars_dataframe()`` and ``mesa.batch_run`` give
+    labelled numbers. It skips Mesa's deepcopy per reporter per step: every reporter returns a
+    fresh Python float, which nothing can change afterwards. ``model_vars`` is Mesa's own."""
 
     def collect(self, model: mesa.Model) -> None:
         if self.agent_reporters or self.agenttype_reporters:
             super().collect(model)  # someone added agent reporters: Mesa's own way, copies and all
             return
+        plan = getattr(self, "_plan", None)
+        if plan is None or plan[0] != len(self.model_reporters):  # made once, again if reporters change
+            plan = self._plan = (len(self.model_reporters), *self._make_plan())
+        _, columns, others = plan
+        row = model.current_row
+        for column, appends in columns:
+            for append, value in zip(appends, np.asarray(row[column], dtype=float).tolist()):  # firms in order
+                append(value)
+        for append, reporter in others:
+            append(reporter(model))
+
+    def _make_plan(self) -> tuple[list, list]:
+        """Our per-firm reporters grouped by column (one read of the row per column for all
+        firms, in firm order); any reporter someone else added is called as Mesa would."""
+        columns: dict[str, list] = {}
+        others = []
         for name, reporter in self.model_reporters.items():
-            self.model_vars[name].append(reporter(model))
+            append = self.model_vars[name].append
+            if isinstance(reporter, functools.partial) and reporter.func is _value:
+                slots = columns.setdefault(reporter.keywords["column"], [])
+                firm = reporter.keywords["firm"]
+                slots.extend([None] * (firm + 1 - len(slots)))
+                slots[firm] = append
+            else:
+                others.append((append, reporter))
+        return [(column, slots) for column, slots in columns.items()], others
 
 
 class MarketModel(mesa.Model):
     """One market. ``MarketModel(scenario, rng=seed)``; ``run()`` returns the tidy table.
 
     ``scenario`` is anything :func:`funnelsim.load_scenario` takes (a Scenario, a path, a
-    built-in name or a dict); ``overrides`` are dotted keys applied on top. ``rng`` is an int,
+    built-in name or a dict); ``overrides`` are dotted keys applied on top. A validated
+    Scenario without overrides is used as it is, not validated again. ``rng`` is an int,
     a numpy SeedSequence or Generator: it drives every random draw, so the same scenario and
     seed give the same table.
     """
@@ -93,7 +124,11 @@ class MarketModel(mesa.Model):
         self._consumer_agents_pending = consumer_agents
         self._consumer_agents: list[Consumer] = []
         self.datacollector = RowCollector(
-            model_reporters={column: functools.partial(_column, column=column) for column in COLUMNS}
+            model_reporters={
+                reporter_name(name, column): functools.partial(_value, column=column, firm=f)
+                for f, name in enumerate(self.firm_names)
+                for column in COLUMNS
+            }
         )
         self.current_row = self._row()
         self.datacollector.collect(self)
@@ -234,14 +269,17 @@ class MarketModel(mesa.Model):
             self.step()
         return self.table()
 
+    def history(self, column: str) -> np.ndarray:
+        """One column collected so far, as a (steps + 1, firms) float array."""
+        collected = self.datacollector.model_vars
+        return np.column_stack([np.asarray(collected[reporter_name(name, column)], dtype=float) for name in self.firm_names])
+
     def table(self) -> pd.DataFrame:
         """The tidy table so far: one row per (step, firm), step 0 being the initial state."""
         collected = self.datacollector.model_vars
-        steps = len(collected[COLUMNS[0]])
         firms = len(self.firm_names)
-        frame = pd.DataFrame(
-            {column: np.asarray(collected[column], dtype=float).reshape(-1) for column in COLUMNS}
-        )
+        steps = len(collected[reporter_name(self.firm_names[0], COLUMNS[0])])
+        frame = pd.DataFrame({column: self.history(column).reshape(-1) for column in COLUMNS})
         frame.insert(0, "firm", np.tile(np.array(self.firm_names, dtype=object), steps))
         frame.insert(0, "step", np.repeat(np.arange(steps), firms))
         integer_columns = list(COUNT_COLUMNS)

@@ -9,6 +9,8 @@ n(n-1) edges, so the Bass limit runs at any population size.
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
@@ -109,8 +111,8 @@ def build_network(spec: NetworkSpec, consumers: int, rng: np.random.Generator) -
     if spec.kind == "complete":
         return CompleteNetwork(consumers)
     if spec.kind == "file":
-        graph = read_network_file(spec.path, spec.format)
-        return SparseNetwork(_to_csr(graph, graph.number_of_nodes()))
+        loaded = spec._loaded if spec._loaded is not None else load_network_file(spec.path, spec.format)
+        return SparseNetwork(_csr_from_edges(loaded.edges[:, 0], loaded.edges[:, 1], loaded.nodes))
     if spec.kind == "sbm":
         return stochastic_block_network(consumers, spec.k, spec.blocks, spec.mixing, seed)
     if spec.kind in ("watts_strogatz", "ring"):
@@ -344,6 +346,28 @@ def _read_edge_list(path: Path) -> nx.Graph:
                 raise NetworkFileError(f"{path}, line {number}: expected two node labels, got '{text}'")
             graph.add_edge(*(int(f) if f.lstrip("-").isdigit() else f for f in fields[:2]))
     return graph
+
+
+@dataclass(frozen=True)
+class NetworkFile:
+    """A network file as read once: its edges between rows 0..nodes-1 and a hash of its bytes.
+
+    This, not the path, is what a scenario carries to workers, so a run on another machine needs
+    no copy of the file; ``sha256`` says which file it was.
+    """
+
+    nodes: int
+    edges: np.ndarray  # int64, shape (m, 2), self-loops dropped
+    sha256: str
+
+
+def load_network_file(path: str | Path, file_format: str = "auto") -> NetworkFile:
+    """Read and check a network file once: its node count, edges and content hash."""
+    graph = read_network_file(path, file_format)
+    edges = np.array(graph.edges(), dtype=np.int64).reshape(-1, 2)
+    edges = edges[edges[:, 0] != edges[:, 1]]
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return NetworkFile(graph.number_of_nodes(), edges, digest)
 
 
 def count_file_nodes(path: str | Path, file_format: str = "auto") -> int:

@@ -19,7 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 #: The four marketing channels, in the order used for arrays and table columns.
 CHANNELS = ("email", "blogging", "media", "jingles")
@@ -152,6 +152,10 @@ class Network(Section):
     format: Literal["auto", "edgelist", "graphml"] = Field(
         "auto", description="How to read `path`; auto decides by the file's ending."
     )
+    # The parsed file of a ``file`` network (funnelsim.model.network.NetworkFile), read once by
+    # load_scenario and carried with the scenario (it pickles), so no run, worker or remote
+    # machine reads the path again.
+    _loaded: Any = PrivateAttr(None)
 
     @model_validator(mode="after")
     def _path_only_with_file(self) -> Network:
@@ -621,6 +625,8 @@ def load_scenario(
     applied before validation, so an override is checked like any other value. The network file
     of a ``file`` network is read here, so a missing or malformed file fails at load.
     """
+    if isinstance(source, Scenario) and not overrides:
+        return source  # already validated, network file and all: nothing to check again
     data, origin, base_dir = _raw_data(source)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, origin)
@@ -635,6 +641,11 @@ def load_scenario(
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
         raise ScenarioError(f"{origin}: {_first_problem(error)}") from None
+    if isinstance(source, Scenario) and (scenario.network.path, scenario.network.format) == (
+        source.network.path,
+        source.network.format,
+    ):
+        scenario.network._loaded = source.network._loaded  # same file: keep what was read
     _check_network_file(scenario, origin)
     return scenario
 
@@ -648,11 +659,14 @@ def _raw_data(source: Any) -> tuple[dict[str, Any], str, Path | None]:
         raise ScenarioError(f"scenario: expected a file path, a built-in name or a dict, got {type(source).__name__}")
     text = str(source)
     path = Path(text).expanduser()
-    looks_like_file = path.suffix == ".toml" or "/" in text or path.exists()
-    if not looks_like_file:
+    if not looks_like_path(source):
         if text not in builtin_names():
+            from funnelsim.suggest import did_you_mean
+
+            hint = f"; for the file, write ./{text}" if path.exists() else ""
             raise ScenarioError(
-                f"scenario '{text}': no such built-in scenario (built-ins: {', '.join(builtin_names())}) and no such file"
+                f"scenario '{text}': no such built-in scenario{did_you_mean(text, builtin_names())} "
+                f"(built-ins: {', '.join(builtin_names())}){hint}"
             )
         data = _read_builtin(text)
         data.setdefault("name", text)
@@ -687,6 +701,21 @@ def _without_derived_bass_settings(data: dict[str, Any], scenario: Scenario) -> 
             if same:
                 del node[last]
     return data
+def looks_like_path(source: str | Path) -> bool:
+    """A scenario argument names a file when it looks like one (``./baseline``, ``a.toml``,
+    a ``Path``); anything else is a built-in name, even if a file of that name is here, so a
+    stray file never silently replaces a built-in."""
+    if isinstance(source, Path):
+        return True
+    text = str(source)
+    return text.endswith(".toml") or "/" in text or text.startswith(("~", "."))
+
+
+def describe_source(source: Any) -> str:
+    """Which scenario an argument names, in words, for a command's output."""
+    if isinstance(source, (str, Path)):
+        return f"scenario file {source}" if looks_like_path(source) else f"built-in scenario '{source}'"
+    return "scenario given as data"
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, origin: str) -> None:
@@ -707,7 +736,10 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, origin: str) -> None
             node = node[index]
             continue
         if model is None or part not in model.model_fields:
-            raise ScenarioError(f"{origin}: override '{key}': no such setting '{where}'")
+            from funnelsim.suggest import did_you_mean
+
+            hint = did_you_mean(where, [".".join([*parts[:depth], name]) for name in model.model_fields]) if model else ""
+            raise ScenarioError(f"{origin}: override '{key}': no such setting '{where}'{hint}")
         field = model.model_fields[part]
         if last:
             node[part] = value
@@ -742,7 +774,7 @@ def _first_problem(error: ValidationError) -> str:
         message = message.removeprefix("Value error, ")
         return f"{location}.{message}" if location else message
     if problem["type"] == "extra_forbidden":
-        return f"{location}: unknown setting"
+        return f"{location}: unknown setting{_suggestion(problem['loc'])}"
     if problem["type"] == "missing":
         return f"{location}: required setting is missing"
     given = problem.get("input")
@@ -750,15 +782,30 @@ def _first_problem(error: ValidationError) -> str:
     return f"{location}: {message.lower()}{shown}"
 
 
+def _suggestion(location: tuple) -> str:
+    """'did you mean' for an unknown key: the closest field of the table it was found in."""
+    from funnelsim.suggest import did_you_mean
+
+    model: Any = Scenario
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model is not None else None
+        model = _section_model(field.annotation) if field is not None else None
+    return did_you_mean(str(location[-1]), model.model_fields) if model is not None else ""
+
+
 def _check_network_file(scenario: Scenario, origin: str) -> None:
     if scenario.network.kind != "file":
         return
-    from funnelsim.model.network import NetworkFileError, count_file_nodes
+    from funnelsim.model.network import NetworkFileError, load_network_file
 
-    try:
-        nodes = count_file_nodes(scenario.network.path, scenario.network.format)
-    except NetworkFileError as error:
-        raise ScenarioError(f"{origin}: network.path: {error}") from None
+    if scenario.network._loaded is None:
+        try:
+            scenario.network._loaded = load_network_file(scenario.network.path, scenario.network.format)
+        except NetworkFileError as error:
+            raise ScenarioError(f"{origin}: network.path: {error}") from None
+    nodes = scenario.network._loaded.nodes
     if "consumers" not in scenario.market.model_fields_set:
         scenario.market.consumers = nodes
     elif scenario.market.consumers != nodes:

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from funnelsim import MarketModel, load_scenario
+from funnelsim import MarketModel, load_results, load_scenario
+from funnelsim.experiments.engine import replication_stream
 from funnelsim.model.metrics import COLUMNS
 
 SMALL = ["--set", "market.consumers=300", "--steps", "30"]
@@ -45,7 +46,9 @@ def small_run(out: Path, *extra: str, seed: int = 11, workers: int = 1) -> subpr
 
 
 def tables(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return pd.read_parquet(folder / "timeseries.parquet"), pd.read_csv(folder / "summary.csv")
+    """The time series and the summary, as funnelsim.load_results reads them (run time dropped)."""
+    results = load_results(folder)
+    return results.timeseries, results.summary.drop(columns="elapsed_seconds")
 
 
 @pytest.fixture(scope="module")
@@ -60,17 +63,18 @@ def run_a(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
 
 def test_a_small_run_writes_the_four_outputs_with_the_promised_columns(run_a):
     folder, _ = run_a
-    assert sorted(path.name for path in folder.iterdir()) == ["figures", "manifest.json", "summary.csv", "timeseries.parquet"]
+    # The one results format of runs and sweeps (a run is a sweep of one design point).
+    assert sorted(path.name for path in folder.iterdir()) == ["design.parquet", "figures", "manifest.json", "runs", "timeseries"]
 
     timeseries, summary = tables(folder)
-    assert list(timeseries.columns) == ["replication", "seed", "step", "firm", *COLUMNS]
+    assert list(timeseries.columns) == ["run_id", "point_id", "replication", "step", "firm", *COLUMNS]
     assert len(timeseries) == REPLICATIONS * (STEPS + 1) * len(FIRMS)  # step 0 is the initial state
     assert timeseries.groupby(["replication", "step", "firm"]).size().eq(1).all()
     assert sorted(timeseries["replication"].unique()) == list(range(REPLICATIONS))
     assert timeseries["step"].max() == STEPS
 
     assert len(summary) == REPLICATIONS * len(FIRMS)
-    assert list(summary.columns[:3]) == ["replication", "seed", "firm"]
+    assert list(summary.columns[:5]) == ["run_id", "point_id", "replication", "seed", "firm"]
     assert set(SUMMARY_MEASURES) <= set(summary.columns)
     assert list(summary["firm"][:2]) == FIRMS
     last = timeseries[timeseries["step"] == STEPS].sort_values(["replication", "firm"]).reset_index(drop=True)
@@ -81,13 +85,14 @@ def test_a_small_run_writes_the_four_outputs_with_the_promised_columns(run_a):
     assert manifest["scenario"]["market"]["consumers"] == 300
     assert manifest["scenario"]["market"]["steps"] == STEPS
     assert [firm["name"] for firm in manifest["scenario"]["firms"]] == FIRMS
-    assert manifest["seed"] == 11 and manifest["replications"] == REPLICATIONS
-    recorded = {entry["replication"]: entry["seed"] for entry in manifest["seeds"]}
-    assert recorded == timeseries.groupby("replication")["seed"].first().to_dict()
-    assert recorded == summary.groupby("replication")["seed"].first().to_dict()
+    assert manifest["seed"] == 11 and manifest["replications"] == REPLICATIONS and manifest["kind"] == "run"
+    assert (summary["seed"] == 11).all()
+    assert "spawn_key=(r,)" in manifest["seed_rule"]
+    assert manifest["command"].startswith("funnelsim run baseline") or "run baseline" in manifest["command"]
     environment = manifest["environment"]
     assert environment["funnelsim"] and environment["python"]
-    assert {"mesa", "numpy", "pandas", "pyarrow", "matplotlib"} <= set(environment["libraries"])
+    assert {"mesa", "numpy", "pandas", "scipy", "networkx", "pyarrow", "matplotlib"} <= set(environment["libraries"])
+    assert all(environment["libraries"][name] for name in ("mesa", "numpy", "pandas", "scipy", "networkx", "pyarrow"))
     assert "git_commit" in environment
     assert manifest["started_at"] <= manifest["finished_at"]
 
@@ -107,7 +112,7 @@ def test_the_run_prints_a_summary_table_and_no_progress_bar_when_not_on_a_termin
         assert word in result.stdout
 
 
-def test_replications_differ_and_each_replays_from_its_recorded_seed(run_a):
+def test_replications_differ_and_each_replays_from_the_seed_and_its_index(run_a):
     folder, _ = run_a
     timeseries, _ = tables(folder)
     customers = [part["customers"].to_numpy() for _, part in timeseries.groupby("replication")]
@@ -115,10 +120,10 @@ def test_replications_differ_and_each_replays_from_its_recorded_seed(run_a):
 
     manifest = json.loads((folder / "manifest.json").read_text())
     replication = timeseries[timeseries["replication"] == 1]
-    model = MarketModel(load_scenario(manifest["scenario"]), rng=int(replication["seed"].iloc[0]))
+    model = MarketModel(load_scenario(manifest["scenario"]), rng=replication_stream(manifest["seed"], 1))
     again = model.run(STEPS)
     pd.testing.assert_frame_equal(
-        replication.drop(columns=["replication", "seed"]).reset_index(drop=True), again, check_dtype=False
+        replication.drop(columns=["run_id", "point_id", "replication"]).reset_index(drop=True), again, check_dtype=False
     )
 
 
@@ -143,7 +148,7 @@ def test_overwrite_replaces_an_earlier_results_folder(run_a, tmp_path):
                        "--out", "out", "--overwrite", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (out / "stale.txt").exists()
-    assert pd.read_parquet(out / "timeseries.parquet")["step"].max() == 5
+    assert load_results(out).timeseries["step"].max() == 5
     assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no temporary folders left
 
 
@@ -292,7 +297,7 @@ def test_report_redraws_the_figures_of_a_results_folder(run_a, tmp_path):
 def test_report_on_a_folder_that_is_not_a_run_exits_2(tmp_path):
     (tmp_path / "empty").mkdir()
     result = funnelsim("report", "empty", cwd=tmp_path)
-    assert result.returncode == 2 and "timeseries.parquet" in result.stderr and "Traceback" not in result.stderr
+    assert result.returncode == 2 and "manifest.json" in result.stderr and "Traceback" not in result.stderr
     assert list((tmp_path / "empty").iterdir()) == []
 
 
@@ -325,10 +330,8 @@ def test_an_interrupted_atomic_folder_leaves_nothing_and_a_finished_one_appears_
     assert (tmp_path / "out" / "whole.txt").read_text() == "whole"
 
 
-def test_replication_seeds_are_distinct_and_depend_only_on_the_seed_and_the_index():
-    from funnelsim.experiments.batch import replication_seeds
-
-    seeds = replication_seeds(5, 100)
-    assert len(set(seeds)) == 100 and all(0 <= seed < 2**63 for seed in seeds)
-    assert replication_seeds(5, 3) == seeds[:3]
-    assert replication_seeds(6, 3) != seeds[:3]
+def test_replication_streams_are_distinct_and_depend_only_on_the_seed_and_the_index():
+    states = [tuple(replication_stream(5, r).generate_state(2)) for r in range(100)]
+    assert len(set(states)) == 100
+    assert tuple(replication_stream(5, 2).generate_state(2)) == states[2]
+    assert tuple(replication_stream(6, 2).generate_state(2)) != states[2]

@@ -49,7 +49,7 @@ def test_run_table_has_the_promised_shape_and_matches_the_datacollector(small_ba
     collected = model.datacollector.get_model_vars_dataframe()
     assert len(collected) == 16
     for column in COLUMNS:
-        per_firm = np.array(collected[column].tolist())
+        per_firm = collected[[f"{firm}.{column}" for firm in model.firm_names]].to_numpy()
         assert np.allclose(per_firm.reshape(-1), table[column].to_numpy())
     assert np.allclose(table.groupby("step")["market_share"].sum().iloc[1:][table.groupby("step")["customers"].sum().iloc[1:] > 0], 1.0)
 
@@ -71,7 +71,18 @@ def test_mesa_batch_run_drives_the_model():
     )
     assert len(results) == 2
     assert all(row["Step"] == 5 for row in results)
-    assert all(len(row["customers"]) == 2 for row in results)  # a value per firm
+    # One labelled number per firm and measure, as a Mesa user expects from a model reporter.
+    for row in results:
+        for firm in ("Loudmouth", "Closer"):
+            for measure in ("customers", "revenue", "profit", "market_share"):
+                assert isinstance(row[f"{firm}.{measure}"], float)
+        assert "customers" not in row
+    # The numbers are the model's own: the same run by hand gives the same last row.
+    model = MarketModel("baseline", rng=1, overrides={"market.consumers": 150})
+    last = model.run(5)
+    closer = last[(last["step"] == 5) & (last["firm"] == "Closer")].iloc[0]
+    first = next(row for row in results if row["rng"] == 1)
+    assert first["Closer.customers"] == closer["customers"] and first["Closer.profit"] == closer["profit"]
 
 
 def test_consumer_agents_read_and_write_their_own_row(small_baseline):

@@ -14,6 +14,7 @@ import pytest
 
 from funnelsim import MarketModel, load_scenario
 from funnelsim.cli import main
+from funnelsim.experiments.analysis import wide_runs
 from funnelsim.experiments.results_store import read_runs, read_timeseries
 
 TESTS_DIR = str(Path(__file__).parent)
@@ -47,6 +48,11 @@ timeseries = ["customers", "leads"]
 TIMING = ["elapsed_seconds"]
 
 
+def runs_of(out: Path) -> pd.DataFrame:
+    """One row per run with "<firm>.<measure>" columns, from the long layout on disk."""
+    return wide_runs(read_runs(out))
+
+
 def write(folder: Path, name: str, text: str) -> Path:
     path = folder / name
     path.write_text(textwrap.dedent(text), encoding="utf-8")
@@ -65,12 +71,12 @@ def grid_on_pool(tmp_path_factory):
 def test_local_pool_runs_every_run_once_with_its_parameters_and_seed(grid_on_pool):
     _, out, code = grid_on_pool
     assert code == 0
-    runs = read_runs(out)
+    runs = runs_of(out)
     assert runs["run_id"].tolist() == list(range(8))
     assert (runs["status"] == "ok").all()
     assert runs["point_id"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     assert runs["replication"].tolist() == [0, 1] * 4
-    assert (runs["seed_entropy"] == 2024).all()
+    assert (runs["seed"] == 2024).all()
     assert sorted(runs["firms.0.price"].unique()) == [1500.0, 2500.0]
     assert {"Loudmouth.profit", "Closer.profit", "Loudmouth.customers", "Closer.market_share"} <= set(runs.columns)
     manifest = json.loads((out / "manifest.json").read_text())
@@ -80,9 +86,9 @@ def test_local_pool_runs_every_run_once_with_its_parameters_and_seed(grid_on_poo
     assert first_point["Loudmouth.profit"].nunique() == 2
 
 
-def test_a_run_record_is_the_model_run_with_seed_sequence_of_its_run_id(grid_on_pool):
+def test_a_run_record_is_the_model_run_with_the_stream_of_its_replication(grid_on_pool):
     _, out, _ = grid_on_pool
-    runs = read_runs(out).set_index("run_id")
+    runs = runs_of(out).set_index("run_id")
     run_id = 5
     record = runs.loc[run_id]
     scenario = load_scenario(
@@ -93,7 +99,8 @@ def test_a_run_record_is_the_model_run_with_seed_sequence_of_its_run_id(grid_on_
             "firms.0.marketing.budget_per_step": record["firms.0.marketing.budget_per_step"],
         },
     )
-    model = MarketModel(scenario, rng=np.random.SeedSequence(2024, spawn_key=(run_id,)))
+    # Replication r of every point uses SeedSequence(seed, spawn_key=(r,)): common random numbers.
+    model = MarketModel(scenario, rng=np.random.SeedSequence(2024, spawn_key=(int(record["replication"]),)))
     model.run(20)
     summary = model.summary().set_index("firm")
     assert record["Loudmouth.profit"] == summary.at["Loudmouth", "profit"]
@@ -106,7 +113,7 @@ def test_time_series_are_kept_only_for_the_columns_asked_for(grid_on_pool):
     assert list(series.columns) == ["run_id", "point_id", "replication", "step", "firm", "customers", "leads"]
     assert len(series) == 8 * 21 * 2  # runs x (steps + initial state) x firms
     final = series[series["step"] == 20].set_index(["run_id", "firm"])["customers"]
-    runs = read_runs(out).set_index("run_id")
+    runs = runs_of(out).set_index("run_id")
     assert final.loc[(3, "Loudmouth")] == runs.at[3, "Loudmouth.customers"]
 
 
@@ -115,16 +122,16 @@ def test_serial_run_gives_identical_results_to_the_pool(grid_on_pool, tmp_path):
     serial_out = tmp_path / "serial"
     assert main(["sweep", str(sweep), "--out", str(serial_out), "--serial", "--quiet"]) == 0
     pd.testing.assert_frame_equal(
-        read_runs(serial_out).drop(columns=TIMING), read_runs(pool_out).drop(columns=TIMING)
+        runs_of(serial_out).drop(columns=TIMING), runs_of(pool_out).drop(columns=TIMING)
     )
     pd.testing.assert_frame_equal(read_timeseries(serial_out), read_timeseries(pool_out))
 
 
 def test_resume_of_a_finished_sweep_runs_nothing_again(grid_on_pool, tmp_path, capsys):
     sweep, out, _ = grid_on_pool
-    before = read_runs(out)
+    before = runs_of(out)
     assert main(["sweep", str(sweep), "--out", str(out), "--resume", "--serial", "--quiet"]) == 0
-    pd.testing.assert_frame_equal(read_runs(out), before)
+    pd.testing.assert_frame_equal(runs_of(out), before)
     assert "8 runs were already done" in capsys.readouterr().err
 
 
@@ -136,7 +143,7 @@ def test_analyze_writes_point_table_and_figures(grid_on_pool, capsys):
     table = pd.read_csv(out / "analysis" / "points.csv")
     assert len(table) == 4
     assert (table["runs_ok"] == 2).all()
-    runs = read_runs(out)
+    runs = runs_of(out)
     expected = runs.groupby("point_id")["Loudmouth.profit"].mean().to_numpy()
     np.testing.assert_allclose(table["Loudmouth.profit mean"], expected)
     for figure in ("main_effects_Loudmouth.profit.png", "heatmap_Loudmouth.profit.png"):
@@ -165,7 +172,7 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
     code = main(["sweep", str(sweep), "--out", str(out), "--serial", "--quiet"])
     assert code == 1  # finished, but not every run succeeded
     assert "9 runs, 6 ok, 3 failed" in capsys.readouterr().err
-    runs = read_runs(out)
+    runs = runs_of(out)
     assert runs["run_id"].tolist() == list(range(9))
     failed = runs[runs["status"] == "failed"]
     assert failed["point_id"].tolist() == [1, 1, 1]
@@ -202,7 +209,7 @@ def test_derived_settings_split_a_fixed_budget(tmp_path):
     design = pd.read_parquet(out / "design.parquet")
     assert design["firms.0.marketing.budget_per_step"].tolist() == [0.0, 250.0, 500.0, 750.0, 1000.0]
     assert design["firms.0.sales.salespeople"].tolist() == [12, 9, 6, 3, 0]
-    runs = read_runs(out)
+    runs = runs_of(out)
     assert runs["firms.0.sales.salespeople"].dtype.kind == "i"
 
 

@@ -111,16 +111,16 @@ def test_driver_killed_with_sigkill_then_resumed_has_every_run_exactly_once(tmp_
     # Runs finished before the kill were kept as they were, not run again.
     kept = runs.set_index("run_id").loc[before["run_id"], "elapsed_seconds"]
     np.testing.assert_array_equal(kept.to_numpy(), before["elapsed_seconds"].to_numpy())
-    # And every value is the one its own seed gives, whichever session ran it.
-    expected = [np.random.default_rng(np.random.SeedSequence(77, spawn_key=(run_id,))).uniform() for run_id in range(N_RUNS)]
-    np.testing.assert_array_equal(runs["Firm A.profit"].to_numpy(), expected)
+    # And every value is the one its replication's stream gives, whichever session ran it.
+    expected = [np.random.default_rng(np.random.SeedSequence(77, spawn_key=(run_id % 4,))).uniform() for run_id in range(N_RUNS)]
+    np.testing.assert_array_equal(runs.loc[runs["firm"] == "Firm A", "profit"].to_numpy(), expected)
 
 
 def _record(run_id: int, with_series: bool = True) -> RunRecord:
-    row = {"run_id": run_id, "point_id": run_id, "replication": 0, "seed_entropy": 1, "status": "ok",
-           "error": None, "traceback": None, "elapsed_seconds": 0.0, "x": float(run_id)}
+    row = {"run_id": run_id, "point_id": run_id, "replication": 0, "seed": 1, "status": "ok",
+           "error": None, "traceback": None, "elapsed_seconds": 0.0}
     series = pd.DataFrame({"run_id": [run_id] * 2, "step": [0, 1], "firm": ["A", "A"], "customers": [0, run_id]})
-    return RunRecord(row=row, timeseries=series if with_series else None)
+    return RunRecord(row=row, measures=[("A", {"y": float(run_id)})], timeseries=series if with_series else None)
 
 
 def test_reopening_a_store_drops_half_written_files_and_keeps_committed_runs(tmp_path):

@@ -82,9 +82,7 @@ Marks = Sequence[tuple[int, str]]
 
 def read_history(model, columns: Sequence[str] = HISTORY_COLUMNS) -> dict[str, np.ndarray]:
     """The collected rows so far, column by column, as (steps + 1, firms) float arrays."""
-    collected = model.datacollector.model_vars
-    firms = len(model.firm_names)
-    return {column: np.asarray(collected[column], dtype=float).reshape(-1, firms) for column in columns}
+    return {column: model.history(column) for column in columns}
 
 
 def _values(array: np.ndarray, digits: int = 4) -> list[float | None]:

@@ -24,6 +24,8 @@ def register(subparsers) -> argparse.ArgumentParser:
             "and sliders for the levers a marketing or sales manager pulls. Prints the page's "
             "address. Binds to 127.0.0.1 unless --host says otherwise."
         ),
+        epilog="example:\n  funnelsim serve baseline --port 8765",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "scenario",

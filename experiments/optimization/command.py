@@ -69,7 +69,8 @@ def register(subparsers) -> None:
 def optimize_command(args: argparse.Namespace) -> int:
     from funnelsim.experiments.optimization.api import optimize
     from funnelsim.experiments.optimization.trial_store import MANIFEST, partial_directory
-    from funnelsim.experiments.run_command import _sigterm_as_interrupt, parse_set_options
+    from funnelsim.arguments import parse_set_options
+    from funnelsim.experiments.executors import sigterm_as_interrupt
 
     overrides = parse_set_options(args.set)
     seed = args.seed
@@ -81,7 +82,7 @@ def optimize_command(args: argparse.Namespace) -> int:
     if seed is None:
         seed = secrets.randbits(63)
     try:
-        with _sigterm_as_interrupt():  # `kill` stops like Ctrl-C: finished batches stay saved
+        with sigterm_as_interrupt():  # `kill` stops like Ctrl-C: finished batches stay saved
             result = optimize(
                 args.scenario, firm=args.firm, objective=args.objective, trials=args.trials,
                 replications=args.replications, final_replications=args.final_replications, leaders=args.leaders,
