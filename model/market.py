@@ -31,7 +31,7 @@ from funnelsim.agents.salesperson import Salesperson
 from funnelsim.model import funnel, word_of_mouth
 from funnelsim.model.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.model.ledger import Ledger
-from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row, summarize
+from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
 from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.state import ConsumerState, beta_draws
@@ -43,16 +43,49 @@ def _column(model: MarketModel, column: str) -> tuple[float, ...]:
 
 
 class RowCollector(mesa.DataCollector):
-    """Mesa's DataCollector for the model's per-firm columns, without its deepcopy per column per
-    step: every reporter here returns a fresh tuple of Python floats, which nothing can change
-    afterwards, so there is nothing to copy. ``model_vars`` and the data frames are Mesa's own."""
+    """Mesa's DataCollector for the model's per-firm columns, keeping each step's row as the one
+    (columns, firms) array the model computed (``model.current_block``) instead of calling a
+    reporter per column per step.
+
+    ``model_vars`` is still Mesa's dict of one list per column with a tuple of per-firm floats
+    per step, and the data frames are Mesa's own: the lists are filled from the stored rows when
+    someone reads them. Reporters added besides the model's columns, and agent reporters, are
+    collected Mesa's own way, copies and all.
+    """
+
+    def __init__(self, columns: tuple[str, ...]):
+        self._columns = tuple(columns)
+        self._rows: list[np.ndarray] = []
+        self._listed = 0  # rows already copied into the model_vars lists
+        super().__init__(model_reporters={column: functools.partial(_column, column=column) for column in columns})
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        if self._listed < len(self._rows):
+            block = np.stack(self._rows[self._listed :])  # (steps, columns, firms)
+            for index, column in enumerate(self._columns):
+                if column in self._model_vars:
+                    self._model_vars[column].extend(map(tuple, block[:, index, :].tolist()))
+            self._listed = len(self._rows)
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list]) -> None:
+        self._model_vars = value
 
     def collect(self, model: mesa.Model) -> None:
-        if self.agent_reporters or self.agenttype_reporters:
-            super().collect(model)  # someone added agent reporters: Mesa's own way, copies and all
-            return
-        for name, reporter in self.model_reporters.items():
-            self.model_vars[name].append(reporter(model))
+        self._rows.append(model.current_block)
+        others = {name: reporter for name, reporter in self.model_reporters.items() if name not in self._columns}
+        if others or self.agent_reporters or self.agenttype_reporters:
+            reporters, self.model_reporters = self.model_reporters, others
+            try:
+                super().collect(model)
+            finally:
+                self.model_reporters = reporters
+
+    def rows(self) -> np.ndarray:
+        """Every collected row: a (rows, columns, firms) array."""
+        return np.stack(self._rows) if self._rows else np.empty((0, len(self._columns), 0))
 
 
 class MarketModel(mesa.Model):
@@ -90,9 +123,7 @@ class MarketModel(mesa.Model):
         # _make_consumer_agents): a run that never looks never pays for a million of them.
         self._consumer_agents_pending = consumer_agents
         self._consumer_agents: list[Consumer] = []
-        self.datacollector = RowCollector(
-            model_reporters={column: functools.partial(_column, column=column) for column in COLUMNS}
-        )
+        self.datacollector = RowCollector(COLUMNS)
         self.current_row = self._row()
         self.datacollector.collect(self)
 
@@ -221,9 +252,12 @@ class MarketModel(mesa.Model):
         return leads[first]
 
     def _row(self) -> dict[str, np.ndarray]:
+        """This step's row: kept as one (columns, firms) block for the collector, and handed out
+        as a dict of per-firm arrays (views of the block's rows) as ``current_row``."""
         counts = np.array([len(people) for people in self.salespeople], dtype=float)
         busy = self.ledger.step["salesperson_busy"]
-        return firm_row(self.consumers, self.ledger, counts, busy)
+        self.current_block = firm_row_block(self.consumers, self.ledger, counts, busy)
+        return dict(zip(COLUMNS, self.current_block))
 
     # ----------------------------------------------------------------------------------------
     def run(self, steps: int | None = None) -> pd.DataFrame:
@@ -234,12 +268,10 @@ class MarketModel(mesa.Model):
 
     def table(self) -> pd.DataFrame:
         """The tidy table so far: one row per (step, firm), step 0 being the initial state."""
-        collected = self.datacollector.model_vars
-        steps = len(collected[COLUMNS[0]])
-        firms = len(self.firm_names)
-        frame = pd.DataFrame(
-            {column: np.asarray(collected[column], dtype=float).reshape(-1) for column in COLUMNS}
-        )
+        rows = self.datacollector.rows()  # (steps, columns, firms)
+        steps, firms = rows.shape[0], len(self.firm_names)
+        values = rows.transpose(0, 2, 1).reshape(steps * firms, len(COLUMNS))
+        frame = pd.DataFrame(values, columns=list(COLUMNS))
         frame.insert(0, "firm", np.tile(np.array(self.firm_names, dtype=object), steps))
         frame.insert(0, "step", np.repeat(np.arange(steps), firms))
         integer_columns = list(COUNT_COLUMNS)
