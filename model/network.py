@@ -111,14 +111,20 @@ def build_network(spec: NetworkSpec, consumers: int, rng: np.random.Generator) -
     if spec.kind == "file":
         graph = read_network_file(spec.path, spec.format)
         return SparseNetwork(_to_csr(graph, graph.number_of_nodes()))
-    if spec.kind == "sbm":
-        return stochastic_block_network(consumers, spec.k, spec.blocks, spec.mixing, seed)
-    if spec.kind in ("watts_strogatz", "ring"):
-        rewiring = spec.p if spec.kind == "watts_strogatz" else 0.0
-        return watts_strogatz_network(consumers, _even_k(spec.k, consumers), rewiring, seed)
-    if spec.kind == "erdos_renyi":
-        return erdos_renyi_network(consumers, spec.k, seed)
-    return barabasi_albert_network(consumers, max(1, spec.k // 2), seed)
+    if spec.kind == "barabasi_albert":
+        return barabasi_albert_network(consumers, max(1, spec.k // 2), seed)  # shows its own stages
+    # The other builders are a few array passes each: a bar that shows the build is under way
+    # (and how long it took) for large populations.
+    with _progress(None, spec.kind.replace("_", "-"), consumers) as bar:
+        if spec.kind == "sbm":
+            network = stochastic_block_network(consumers, spec.k, spec.blocks, spec.mixing, seed)
+        elif spec.kind in ("watts_strogatz", "ring"):
+            rewiring = spec.p if spec.kind == "watts_strogatz" else 0.0
+            network = watts_strogatz_network(consumers, _even_k(spec.k, consumers), rewiring, seed)
+        else:
+            network = erdos_renyi_network(consumers, spec.k, seed)
+        bar.update(1)
+    return network
 
 
 def watts_strogatz_network(consumers: int, k: int, p: float, seed: int) -> SparseNetwork:
