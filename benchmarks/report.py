@@ -31,11 +31,11 @@ def markdown(results: dict) -> str:
     if "mesa" in results:
         parts += _mesa(results["mesa"])
     if "scale" in results:
-        parts += _scale(results["scale"])
+        parts += _scale(results["scale"]) + _older(results, "scale")
     if "growth" in results:
         parts += _growth(results)
     if "sweep" in results:
-        parts += _sweep(results["sweep"])
+        parts += _sweep(results["sweep"]) + _older(results, "sweep")
     if "small" in results:
         parts += _small(results["small"])
     if "engine" in results:
@@ -321,6 +321,15 @@ def _sweep(sweep: dict) -> list[str]:
             "",
         ]
     return lines
+
+
+def _older(results: dict, name: str) -> list[str]:
+    """A note under a section kept from an earlier run (``--merge``), with its own commit and date."""
+    machine = results.get("machines", {}).get(name)
+    if not machine or machine.get("git_commit") == results["machine"].get("git_commit"):
+        return []
+    return [f"*Not rerun: measured at commit {machine.get('git_commit')} on {machine.get('date')}, load average "
+            f"{_load(machine.get('load_average_at_start'))} at the start.*", ""]
 
 
 def _ms(timing: dict) -> str:

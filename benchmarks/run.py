@@ -133,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     parser.add_argument("--scale-down", type=float, default=1.0, metavar="F",
                         help="run F times the engine benchmark's batches (on a loaded machine; the report says so)")  # fmt: skip
+    parser.add_argument("--big-kinds", nargs="+", metavar="KIND", help="network kinds for ten_million (default: all)")
+    parser.add_argument("--big-steps", type=int, metavar="N", help="steps per ten_million run (default: 15)")
     args = parser.parse_args(argv)
     chosen = set(args.only or BENCHMARKS)
     sizes = QUICK if args.quick else FULL
@@ -188,8 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         results["engine"]["scale_down"] = args.scale_down
     if "ten_million" in chosen:
         results["ten_million"] = _progress(
-            f"{sizes.big_consumers:,} consumers", ten_million, sizes.big_consumers, sizes.big_steps, sizes.big_kinds
-        )
+            f"{sizes.big_consumers:,} consumers", ten_million, sizes.big_consumers, args.big_steps or sizes.big_steps,
+            tuple(args.big_kinds or sizes.big_kinds),
+        )  # fmt: skip
     if "sweep" in chosen:
         results["sweep"] = _progress(
             "sweep throughput", sweep_throughput, sizes.sweep_runs, sizes.sweep_consumers, sizes.sweep_steps,
