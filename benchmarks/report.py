@@ -109,9 +109,9 @@ def target_checks(results: dict) -> list[tuple[str, str, str, bool | None]]:
             )  # fmt: skip
     for row in results.get("ten_million", []):
         label = f"{row['consumers']:,}, {row['kind']}"
-        peak = row["peak_rss_bytes"] / GIB
+        peak = max(row["peak_rss_bytes"], extrapolated_rss(row)) / GIB
         checks.append((f"8. build time, {label}", f"< {BUILD_LIMIT_SECONDS:g} s", f"{row['build_seconds']:.0f} s (CPU {row['build_cpu_seconds']:.0f} s)", row["build_seconds"] < BUILD_LIMIT_SECONDS))
-        checks.append((f"8. peak memory, {label}", f"< {BIG_PEAK_LIMIT_GIB:g} GiB", f"{peak:.2f} GiB", peak < BIG_PEAK_LIMIT_GIB))
+        checks.append((f"8. peak memory over 365 steps, {label}", f"< {BIG_PEAK_LIMIT_GIB:g} GiB", f"{peak:.2f} GiB", peak < BIG_PEAK_LIMIT_GIB))
     return checks
 
 
@@ -170,6 +170,14 @@ def _engine(engine: dict) -> list[str]:
     return lines + [""]
 
 
+def extrapolated_rss(row: dict, steps: int = 365) -> float:
+    """Resident memory after ``steps`` steps if it kept growing as it did after the first steps (bytes)."""
+    measured = row.get("step_rss_bytes") or [0]
+    growth = row.get("rss_growth_per_step_bytes", 0.0)
+    growth = max(growth, 0.0) if math.isfinite(growth) else 0.0
+    return measured[-1] + growth * max(steps - len(measured), 0)
+
+
 def _ten_million(rows: list[dict]) -> list[str]:
     lines = [
         "## 8. Ten million consumers",
@@ -177,17 +185,19 @@ def _ten_million(rows: list[dict]) -> list[str]:
         f"`baseline` at {rows[0]['consumers']:,} consumers, mean degree 10, on every network kind (the complete graph "
         f"in its implicit form), {rows[0]['steps']} steps with the table collected every step, each in a fresh process. "
         "Peak memory is the kernel's VmHWM for the whole process; memory growth is the least-squares slope of the "
-        "resident set after each step from the third on. When it is flat, a 365-step run peaks at the same height: "
-        "the table grows by one row per firm per step.",
+        "resident set after each step from the third on, and the 365-step figure extends that line (a "
+        "pessimistic guess: the table itself grows by one row per firm per step, a few hundred bytes). The peak "
+        "over a 365-step run is the larger of the measured peak (the build's, here) and that figure.",
         "",
-        "| network | edges | build wall (s) | build CPU (s) | mean step (s) | RSS after build (GiB) | peak RSS (GiB) | growth per step (MiB) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| network | edges | build wall (s) | build CPU (s) | mean step (s) | RSS after build (GiB) | peak RSS (GiB) "
+        "| growth per step (MiB) | RSS after 365 steps, extended (GiB) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         lines.append(
             f"| {row['kind']} | {row['edges']:,} | {row['build_seconds']:.0f} | {row['build_cpu_seconds']:.0f} | "
             f"{row['step_seconds_mean']:.2f} | {row['rss_after_build_bytes'] / GIB:.2f} | {row['peak_rss_bytes'] / GIB:.2f} | "
-            f"{row['rss_growth_per_step_bytes'] / 2**20:.2f} |"
+            f"{row['rss_growth_per_step_bytes'] / 2**20:.2f} | {extrapolated_rss(row) / GIB:.2f} |"
         )
     return lines + [""]
 
