@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import report
-from benchmarks.scale import scale_run
+from benchmarks.scale import scale_run, ten_million
 from benchmarks.step_cost import growth_summary, mesa_comparison, step_cost
+from benchmarks.engine_throughput import engine_throughput
+from benchmarks.small_models import small_models
 from benchmarks.sweep_throughput import sweep_throughput
 from benchmarks.timing import machine_description
 
-BENCHMARKS = ("step_cost", "mesa", "scale", "growth", "sweep")
+BENCHMARKS = ("step_cost", "mesa", "scale", "growth", "sweep", "small", "engine", "ten_million")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
@@ -48,6 +50,17 @@ class Sizes:
     sweep_steps: int
     sweep_repetitions: int
     cpu_loop_count: int
+    small_consumers: int
+    small_steps: int
+    small_repetitions: int
+    engine_bass_runs: int
+    engine_bass_steps: int
+    engine_sweep_runs: int
+    engine_sweep_steps: int
+    engine_sweep_consumers: int
+    big_consumers: int
+    big_steps: int
+    big_kinds: tuple[str, ...]
 
 
 FULL = Sizes(
@@ -66,6 +79,17 @@ FULL = Sizes(
     sweep_steps=60,
     sweep_repetitions=3,
     cpu_loop_count=30_000_000,
+    small_consumers=10_000,
+    small_steps=365,
+    small_repetitions=7,
+    engine_bass_runs=2_000,
+    engine_bass_steps=13,
+    engine_sweep_runs=1_000,
+    engine_sweep_steps=90,
+    engine_sweep_consumers=3_000,
+    big_consumers=10_000_000,
+    big_steps=15,
+    big_kinds=("barabasi_albert", "watts_strogatz", "erdos_renyi", "sbm", "ring", "complete"),
 )
 
 QUICK = Sizes(
@@ -84,6 +108,17 @@ QUICK = Sizes(
     sweep_steps=3,
     sweep_repetitions=1,
     cpu_loop_count=100_000,
+    small_consumers=1_000,
+    small_steps=20,
+    small_repetitions=2,
+    engine_bass_runs=4,
+    engine_bass_steps=3,
+    engine_sweep_runs=4,
+    engine_sweep_steps=3,
+    engine_sweep_consumers=300,
+    big_consumers=3_000,
+    big_steps=3,
+    big_kinds=("watts_strogatz", "barabasi_albert", "complete"),
 )
 
 
@@ -92,6 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes: check that every benchmark runs")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, metavar="NAME", help=f"run only these: {', '.join(BENCHMARKS)}")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for latest.md and latest.json (default: %(default)s)")
+    parser.add_argument(
+        "--merge", action="store_true",
+        help="keep the other benchmarks' figures already in --out's latest.json (each keeps its own machine description)",
+    )  # fmt: skip
+    parser.add_argument("--scale-down", type=float, default=1.0, metavar="F",
+                        help="run F times the engine benchmark's batches (on a loaded machine; the report says so)")  # fmt: skip
+    parser.add_argument("--big-kinds", nargs="+", metavar="KIND", help="network kinds for ten_million (default: all)")
+    parser.add_argument("--big-steps", type=int, metavar="N", help="steps per ten_million run (default: 15)")
     args = parser.parse_args(argv)
     chosen = set(args.only or BENCHMARKS)
     sizes = QUICK if args.quick else FULL
@@ -133,6 +176,23 @@ def main(argv: list[str] | None = None) -> int:
             "by_consumers": growth_summary(results["step_cost"]),
             "by_degree": {"rows": degree_rows, **growth_summary(degree_rows)},
         }
+    if "small" in chosen:
+        results["small"] = _progress(
+            f"small models: {sizes.small_consumers:,} consumers, {sizes.small_steps} steps", small_models,
+            sizes.small_consumers, sizes.small_steps, sizes.small_repetitions,
+        )  # fmt: skip
+    if "engine" in chosen:
+        results["engine"] = _progress(
+            "engine throughput", engine_throughput,
+            max(2, round(sizes.engine_bass_runs * args.scale_down)), sizes.engine_bass_steps,
+            max(2, round(sizes.engine_sweep_runs * args.scale_down)), sizes.engine_sweep_steps, sizes.engine_sweep_consumers,
+        )  # fmt: skip
+        results["engine"]["scale_down"] = args.scale_down
+    if "ten_million" in chosen:
+        results["ten_million"] = _progress(
+            f"{sizes.big_consumers:,} consumers", ten_million, sizes.big_consumers, args.big_steps or sizes.big_steps,
+            tuple(args.big_kinds or sizes.big_kinds),
+        )  # fmt: skip
     if "sweep" in chosen:
         results["sweep"] = _progress(
             "sweep throughput", sweep_throughput, sizes.sweep_runs, sizes.sweep_consumers, sizes.sweep_steps,
@@ -141,12 +201,31 @@ def main(argv: list[str] | None = None) -> int:
     results["elapsed_seconds"] = time.perf_counter() - started
     results["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]
 
+    if args.merge and (out / "latest.json").is_file():
+        results = _merged(json.loads((out / "latest.json").read_text(encoding="utf-8")), results, chosen)
     text = report.markdown(results)
     print(text)
     (out / "latest.json").write_text(json.dumps(_plain_json(results), indent=2) + "\n", encoding="utf-8")
     (out / "latest.md").write_text(text, encoding="utf-8")
     print(f"written: {out / 'latest.md'} and {out / 'latest.json'}", file=sys.stderr)
     return 0
+
+
+def _merged(earlier: dict, new: dict, chosen: set[str]) -> dict:
+    """``new`` on top of ``earlier``: the benchmarks not rerun keep their figures and their machine."""
+    merged = dict(earlier)
+    machines = dict(earlier.get("machines", {}))
+    for name in BENCHMARKS:
+        if name in earlier and name not in chosen:
+            machines.setdefault(name, earlier["machine"])
+    for key, value in new.items():
+        merged[key] = value
+    for name in chosen:
+        machines[name] = new["machine"]
+    merged["machines"] = machines
+    merged["command"] = "several runs of python -m benchmarks.run --only ... --merge (see each section)"
+    merged["elapsed_seconds"] = earlier.get("elapsed_seconds", 0.0) + new["elapsed_seconds"]
+    return merged
 
 
 def _plain_json(value):

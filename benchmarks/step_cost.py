@@ -39,6 +39,7 @@ def step_cost(consumers: int, k: int, warmup: int, repetitions: int, seed: int =
         "funnelsim_step": timings["funnelsim"],
         "reference_step": timings["reference"],
         "ratio": timings["funnelsim"]["median"] / timings["reference"]["median"],
+        "ratio_cpu": timings["funnelsim"]["cpu_median"] / timings["reference"]["cpu_median"],
     }
 
 
@@ -55,6 +56,7 @@ def mesa_comparison(consumers: int, warmup: int, repetitions: int, seed: int = 1
         "funnelsim_step": timings["funnelsim"],
         "mesa_step": timings["mesa"],
         "speedup": timings["mesa"]["median"] / timings["funnelsim"]["median"],
+        "speedup_cpu": timings["mesa"]["cpu_median"] / timings["funnelsim"]["cpu_median"],
     }
 
 

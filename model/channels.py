@@ -93,7 +93,7 @@ def email(spend: float, ctx: ChannelContext) -> Reach:
     frequency = sends / contacts.size
     unsubscribe = min(1.0, params.unsubscribe_rate + params.fatigue * frequency)
     leaving = recipients[ctx.rng.random(sends) < unsubscribe]
-    state.unsubscribed[f, leaving] = True
+    state.unsubscribed[f][leaving] = True
     return Reach(
         sends * params.cost_per_send,
         recipients,
@@ -141,7 +141,7 @@ def jingles(spend: float, ctx: ChannelContext) -> Reach:
     airtime = spend - production
     impressions = 1000.0 * airtime / params.cost_per_thousand
     consumers = poisson_reach(impressions, ctx.audience, ctx.rng)
-    ctx.state.memorable[ctx.firm_index, consumers] = True
+    ctx.state.memorable[ctx.firm_index][consumers] = True
     return Reach(spend, consumers, params.lift, {"impressions": impressions}, distinct=True)
 
 

@@ -169,7 +169,7 @@ def purchase(
     ledger.add("cost_of_goods", f, firm.unit_cost * count)
     ledger.add("discounts", f, (firm.price - price) * count)
     ledger.add("new_customers", f, count)
-    for item, touches in (("first", state.first_touch[f, buyers]), ("last", state.last_touch[f, buyers])):
+    for item, touches in (("first", state.first_touch[f][buyers]), ("last", state.last_touch[f][buyers])):
         by_channel = np.bincount(touches, minlength=len(TOUCH_NAMES)) * price
         for code, name in enumerate(TOUCH_NAMES):
             ledger.add(f"revenue_{item}_touch_{name}", f, by_channel[code])
@@ -179,7 +179,7 @@ def purchase(
         ledger.add("referral_rewards", f, firm.sales.referral_reward * int(referred.sum()))
     state.customer_of[buyers] = f
     state.customer_since[buyers] = step
-    state.ever_customer[f, buyers] = True
+    state.ever_customer[f][buyers] = True
     state.lead_of[buyers] = NOBODY
     state.being_worked[buyers] = False
     state.referred_by[buyers] = NOBODY
@@ -211,7 +211,7 @@ def refer(
         referrer, neighbour = network.neighbour_pairs(sources, market.referral_share, rng)
         open_to_it = (
             state.in_market[neighbour]
-            & state.reachable[f, neighbour]
+            & state.reachable[f][neighbour]
             & (state.customer_of[neighbour] == NOBODY)
             & (state.lead_of[neighbour] == NOBODY)
             & (state.next_lead_step[neighbour] <= step)
@@ -222,7 +222,7 @@ def refer(
         state.lead_of[neighbour] = f
         state.lead_since[neighbour] = step
         state.referred_by[neighbour] = referrer
-        state.awareness[f, neighbour] = np.maximum(state.awareness[f, neighbour], REFERRED_AWARENESS)
+        state.awareness[f][neighbour] = np.maximum(state.awareness[f][neighbour], REFERRED_AWARENESS)
         ledger.add("leads_created", f, neighbour.size)
         ledger.add("leads_referred", f, neighbour.size)
 

@@ -31,7 +31,7 @@ from funnelsim.agents.salesperson import Salesperson
 from funnelsim.model import funnel, word_of_mouth
 from funnelsim.model.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.model.ledger import Ledger
-from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row, summarize
+from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
 from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.seeding import seed_customers
@@ -51,39 +51,57 @@ def reporter_name(firm: str, column: str) -> str:
 class RowCollector(mesa.DataCollector):
     """Mesa's DataCollector with one scalar model reporter per firm and measure
     (``"Closer.customers"``), so ``get_model_vars_dataframe()`` and ``mesa.batch_run`` give
-    labelled numbers. It skips Mesa's deepcopy per reporter per step: every reporter returns a
-    fresh Python float, which nothing can change afterwards. ``model_vars`` is Mesa's own."""
+    labelled numbers, without calling a reporter per firm and column per step.
+
+    Each step's row is kept as the one (columns, firms) array the model computed
+    (``model.current_block``); ``model_vars`` is still Mesa's dict of one list per reporter, filled
+    from the stored rows when someone reads it. Reporters added besides the model's own, and
+    agent reporters, are collected Mesa's own way, copies and all.
+    """
+
+    def __init__(self, columns: tuple[str, ...], firm_names: list[str]):
+        self._columns = tuple(columns)
+        self._rows: list[np.ndarray] = []
+        self._listed = 0  # rows already copied into the model_vars lists
+        #: reporter name -> (column index, firm index) in a stored row
+        self._own = {
+            reporter_name(name, column): (c, f) for f, name in enumerate(firm_names) for c, column in enumerate(columns)
+        }
+        super().__init__(
+            model_reporters={
+                reporter_name(name, column): functools.partial(_value, column=column, firm=f)
+                for f, name in enumerate(firm_names)
+                for column in columns
+            }
+        )
+
+    @property
+    def model_vars(self) -> dict[str, list]:
+        if self._listed < len(self._rows):
+            block = np.stack(self._rows[self._listed :])  # (steps, columns, firms)
+            for name, (c, f) in self._own.items():
+                if name in self._model_vars:
+                    self._model_vars[name].extend(block[:, c, f].tolist())
+            self._listed = len(self._rows)
+        return self._model_vars
+
+    @model_vars.setter
+    def model_vars(self, value: dict[str, list]) -> None:
+        self._model_vars = value
 
     def collect(self, model: mesa.Model) -> None:
-        if self.agent_reporters or self.agenttype_reporters:
-            super().collect(model)  # someone added agent reporters: Mesa's own way, copies and all
-            return
-        plan = getattr(self, "_plan", None)
-        if plan is None or plan[0] != len(self.model_reporters):  # made once, again if reporters change
-            plan = self._plan = (len(self.model_reporters), *self._make_plan())
-        _, columns, others = plan
-        row = model.current_row
-        for column, appends in columns:
-            for append, value in zip(appends, np.asarray(row[column], dtype=float).tolist()):  # firms in order
-                append(value)
-        for append, reporter in others:
-            append(reporter(model))
+        self._rows.append(model.current_block)
+        others = {name: reporter for name, reporter in self.model_reporters.items() if name not in self._own}
+        if others or self.agent_reporters or self.agenttype_reporters:
+            reporters, self.model_reporters = self.model_reporters, others
+            try:
+                super().collect(model)
+            finally:
+                self.model_reporters = reporters
 
-    def _make_plan(self) -> tuple[list, list]:
-        """Our per-firm reporters grouped by column (one read of the row per column for all
-        firms, in firm order); any reporter someone else added is called as Mesa would."""
-        columns: dict[str, list] = {}
-        others = []
-        for name, reporter in self.model_reporters.items():
-            append = self.model_vars[name].append
-            if isinstance(reporter, functools.partial) and reporter.func is _value:
-                slots = columns.setdefault(reporter.keywords["column"], [])
-                firm = reporter.keywords["firm"]
-                slots.extend([None] * (firm + 1 - len(slots)))
-                slots[firm] = append
-            else:
-                others.append((append, reporter))
-        return [(column, slots) for column, slots in columns.items()], others
+    def rows(self) -> np.ndarray:
+        """Every collected row: a (rows, columns, firms) array."""
+        return np.stack(self._rows) if self._rows else np.empty((0, len(self._columns), 0))
 
 
 class MarketModel(mesa.Model):
@@ -123,13 +141,7 @@ class MarketModel(mesa.Model):
         # _make_consumer_agents): a run that never looks never pays for a million of them.
         self._consumer_agents_pending = consumer_agents
         self._consumer_agents: list[Consumer] = []
-        self.datacollector = RowCollector(
-            model_reporters={
-                reporter_name(name, column): functools.partial(_value, column=column, firm=f)
-                for f, name in enumerate(self.firm_names)
-                for column in COLUMNS
-            }
-        )
+        self.datacollector = RowCollector(COLUMNS, self.firm_names)
         self.current_row = self._row()
         self.datacollector.collect(self)
 
@@ -258,9 +270,12 @@ class MarketModel(mesa.Model):
         return leads[first]
 
     def _row(self) -> dict[str, np.ndarray]:
+        """This step's row: kept as one (columns, firms) block for the collector, and handed out
+        as a dict of per-firm arrays (views of the block's rows) as ``current_row``."""
         counts = np.array([len(people) for people in self.salespeople], dtype=float)
         busy = self.ledger.step["salesperson_busy"]
-        return firm_row(self.consumers, self.ledger, counts, busy)
+        self.current_block = firm_row_block(self.consumers, self.ledger, counts, busy)
+        return dict(zip(COLUMNS, self.current_block))
 
     # ----------------------------------------------------------------------------------------
     def run(self, steps: int | None = None) -> pd.DataFrame:
@@ -271,15 +286,14 @@ class MarketModel(mesa.Model):
 
     def history(self, column: str) -> np.ndarray:
         """One column collected so far, as a (steps + 1, firms) float array."""
-        collected = self.datacollector.model_vars
-        return np.column_stack([np.asarray(collected[reporter_name(name, column)], dtype=float) for name in self.firm_names])
+        return self.datacollector.rows()[:, COLUMNS.index(column), :].astype(float)
 
     def table(self) -> pd.DataFrame:
         """The tidy table so far: one row per (step, firm), step 0 being the initial state."""
-        collected = self.datacollector.model_vars
-        firms = len(self.firm_names)
-        steps = len(collected[reporter_name(self.firm_names[0], COLUMNS[0])])
-        frame = pd.DataFrame({column: self.history(column).reshape(-1) for column in COLUMNS})
+        rows = self.datacollector.rows()  # (steps, columns, firms)
+        steps, firms = rows.shape[0], len(self.firm_names)
+        values = rows.transpose(0, 2, 1).reshape(steps * firms, len(COLUMNS))
+        frame = pd.DataFrame(values, columns=list(COLUMNS))
         frame.insert(0, "firm", np.tile(np.array(self.firm_names, dtype=object), steps))
         frame.insert(0, "step", np.repeat(np.arange(steps), firms))
         integer_columns = list(COUNT_COLUMNS)

@@ -100,11 +100,14 @@ class ConsumerState:
 
     def touch(self, firm: int, consumers: np.ndarray, channel_code: int, step: int) -> None:
         """Record a marketing touch for attribution: the first one sticks, the last one is replaced."""
-        fresh = consumers[self.first_touch[firm, consumers] == 0]
-        self.first_touch[firm, fresh] = channel_code
-        self.first_touch_step[firm, fresh] = step
-        self.last_touch[firm, consumers] = channel_code
-        self.last_touch_step[firm, consumers] = step
+        # Index the firm's row first, then the consumers: numpy's (row, array) fancy indexing is
+        # several times slower than a row view indexed by an array, for the same elements.
+        first_touch = self.first_touch[firm]
+        fresh = consumers[first_touch[consumers] == 0]
+        first_touch[fresh] = channel_code
+        self.first_touch_step[firm][fresh] = step
+        self.last_touch[firm][consumers] = channel_code
+        self.last_touch_step[firm][consumers] = step
 
     def waiting_leads(self) -> np.ndarray:
         """Consumers in a lead queue and not yet with a salesperson."""

@@ -34,7 +34,7 @@ def test_quick_run_prints_and_writes_every_benchmark(tmp_path):
     results = json.loads((tmp_path / "latest.json").read_text())
     table = (tmp_path / "latest.md").read_text()
     assert completed.stdout.strip().startswith("# funnelsim performance benchmarks")
-    for heading in ("## Machine", "## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    for heading in ("## Machine", "## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 6.", "## 7.", "## 8."):
         assert heading in table
     assert "python -m benchmarks.run --quick" in table
     for row in results["step_cost"]:
@@ -110,11 +110,45 @@ def _step_row(consumers: int, ratio: float) -> dict:
 
 def test_report_says_which_targets_are_met_and_which_are_not():
     results = {
-        "step_cost": [_step_row(100_000, 4.9), _step_row(1_000_000, 5.2)],
+        "step_cost": [_step_row(10_000, 2.9), _step_row(100_000, 3.2)],
         "sweep": {"parallel_efficiency": 0.79},
+        "small": {"consumers": 10_000, "steps": 365, "year_cpu_seconds": 0.41},
+        "engine": {
+            "calibration": {"startup_share": 0.2, "writing_share": 0.01},
+            "sweep": {"startup_share": 0.6, "writing_share": 0.01},
+        },
+        "ten_million": [
+            {"consumers": 10_000_000, "kind": "ring", "build_seconds": 30.0, "build_cpu_seconds": 25.0, "peak_rss_bytes": 7 * 2**30},
+            {"consumers": 10_000_000, "kind": "sbm", "build_seconds": 61.0, "build_cpu_seconds": 50.0, "peak_rss_bytes": 9 * 2**30},
+        ],
     }
     checks = {what: met for what, _, _, met in report.target_checks(results)}
-    assert checks["1. step vs bare reference, 100,000"] is True
-    assert checks["1. step vs bare reference, 1,000,000"] is False
+    assert checks["1. step vs bare reference, 10,000"] is True
+    assert checks["1. step vs bare reference, 100,000"] is False
     assert checks["2. faster than idiomatic Mesa, 100,000"] is None  # not run: neither met nor failed
     assert checks["5. parallel efficiency, 2 workers"] is False
+    assert checks["6. a baseline year, 10,000 consumers, 365 steps (CPU time, one core)"] is False
+    assert checks["7. engine, calibration batch: start-up and writing shares"] is True
+    assert checks["7. engine, sweep batch: start-up and writing shares"] is False
+    assert checks["8. build time, 10,000,000, ring"] is True and checks["8. peak memory over 365 steps, 10,000,000, ring"] is True
+    assert checks["8. build time, 10,000,000, sbm"] is False and checks["8. peak memory over 365 steps, 10,000,000, sbm"] is False
+
+
+def test_memory_growth_is_the_slope_after_the_first_steps():
+    from benchmarks.scale import memory_growth
+
+    flat = {"step_rss_bytes": [100, 500, 900, 900, 900, 900]}
+    rising = {"step_rss_bytes": [100, 500, 1000, 2000, 3000, 4000]}
+    assert memory_growth(flat) == pytest.approx(0.0)
+    assert memory_growth(rising) == pytest.approx(1000.0)
+
+
+def test_merge_keeps_the_benchmarks_not_rerun_with_their_own_machine():
+    from benchmarks.run import _merged
+
+    earlier = {"machine": {"git_commit": "old"}, "sweep": {"runs": 3}, "step_cost": [1], "elapsed_seconds": 10.0}
+    new = {"machine": {"git_commit": "new"}, "step_cost": [2], "elapsed_seconds": 5.0}
+    merged = _merged(earlier, new, {"step_cost"})
+    assert merged["step_cost"] == [2] and merged["sweep"] == {"runs": 3}
+    assert merged["machines"]["sweep"]["git_commit"] == "old" and merged["machines"]["step_cost"]["git_commit"] == "new"
+    assert merged["elapsed_seconds"] == 15.0
