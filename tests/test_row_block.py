@@ -26,15 +26,17 @@ def test_row_block_equals_the_per_column_row_exactly():
 def test_model_vars_fill_from_the_blocks_between_reads_and_match_the_table():
     model = MarketModel("baseline", rng=2, overrides={"market.consumers": 400})
     model.run(3)
-    first = {column: list(values) for column, values in model.datacollector.model_vars.items()}
+    first = {name: list(values) for name, values in model.datacollector.model_vars.items()}
     assert all(len(values) == 4 for values in first.values())
     table = model.run(4)
     collected = model.datacollector.model_vars
     assert all(len(values) == 8 for values in collected.values())
-    assert all(collected[column][:4] == first[column] for column in COLUMNS)  # nothing listed twice
-    for column in ("customers", "revenue", "cumulative_profit"):
-        assert np.array_equal(np.array(collected[column], dtype=float).reshape(-1), table[column].to_numpy(dtype=float))
-    assert isinstance(collected["aware"][0], tuple) and isinstance(collected["aware"][0][0], float)
+    assert all(collected[name][:4] == first[name] for name in first)  # nothing listed twice
+    for firm in model.firm_names:
+        rows = table[table.firm == firm]
+        for column in ("customers", "revenue", "cumulative_profit"):
+            assert np.array_equal(np.array(collected[f"{firm}.{column}"], dtype=float), rows[column].to_numpy(dtype=float))
+    assert isinstance(collected["Closer.aware"][0], float)  # one labelled scalar per firm and measure
 
 
 def test_a_reporter_added_by_a_user_is_collected_mesas_way_beside_the_columns():
@@ -43,5 +45,5 @@ def test_a_reporter_added_by_a_user_is_collected_mesas_way_beside_the_columns():
     model.run(3)
     collected = model.datacollector.model_vars
     assert collected["steps_seen"] == [1, 2, 3]
-    assert len(collected["customers"]) == 4  # step 0 and three steps
+    assert len(collected["Closer.customers"]) == 4  # step 0 and three steps
     assert len(model.table()) == 8

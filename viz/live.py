@@ -37,6 +37,12 @@ class LiveMarketModel(MarketModel):
     """
 
     def __init__(self, **parameters: Any):
+        scenario = parameters.get("scenario")
+        if isinstance(scenario, Scenario):
+            # Live levers change this model's own scenario in place; a validated Scenario is
+            # shared as it is (it is not validated again), so this model gets its own copy and
+            # the scenario other tabs start from stays untouched.
+            parameters = {**parameters, "scenario": scenario.model_copy(deep=True)}
         super().__init__(**parameters)
         self.parameters = parameters
         #: (step, what changed): the step after which each live change took effect.
