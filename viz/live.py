@@ -45,6 +45,11 @@ class LiveMarketModel(MarketModel):
             parameters = {**parameters, "scenario": scenario.model_copy(deep=True)}
         super().__init__(**parameters)
         self.parameters = parameters
+        # The browser session this model belongs to. Mesa's controller keeps calling step() while
+        # "playing", and never learns that the tab closed; a model that sees its session closed
+        # stops itself (running = False ends the controller's loop), so no model steps forever
+        # on the server for a tab nobody has open.
+        self._session_closed = _current_session_closed_event()
         #: (step, what changed): the step after which each live change took effect.
         self.lever_marks: list[tuple[int, str]] = []
         self._pending: deque[tuple[int, Firm]] = deque()
@@ -75,6 +80,9 @@ class LiveMarketModel(MarketModel):
         return changed
 
     def step(self) -> None:
+        if self._session_closed is not None and self._session_closed.is_set():
+            self.running = False
+            return
         # Mesa counts the step before running it: rows 0..steps-1 were made with the old levers.
         self.apply_pending(after_step=self.steps - 1)
         super().step()
@@ -88,6 +96,16 @@ class LiveMarketModel(MarketModel):
             return 0.0
         span = recent[-1] - recent[0]
         return (len(recent) - 1) / span if span > 0 else 0.0
+
+
+def _current_session_closed_event() -> threading.Event | None:
+    """The event Solara sets when the current browser session ends; None outside a session."""
+    try:
+        from solara.server import kernel_context
+
+        return kernel_context.get_current_context().closed_event
+    except Exception:  # no Solara, or not inside a page (tests, scripts): nothing to watch
+        return None
 
 
 def _set(section: Any, dotted: str, value: Any) -> None:

@@ -428,3 +428,16 @@ def test_server_sets_the_tab_title_and_turns_the_solara_banner_off():
     assert environment["SOLARA_THEME_TITLE"] == "funnelsim: baseline"
     assert environment["SOLARA_THEME_SHOW_BANNER"] == "False"
     assert server.page_title("no-such-scenario.toml") == "funnelsim"  # a title is never worth failing for
+
+
+def test_a_model_whose_session_closed_stops_stepping():
+    """Mesa's play loop never learns that a tab closed; the model stops itself instead."""
+    import threading
+
+    _, model = _live_model()
+    model._session_closed = threading.Event()  # what Solara gives a model made inside a page
+    model.step()
+    assert len(model.table()) == 2 * 2 and model.running  # steps 0 and 1, two firms
+    model._session_closed.set()  # the tab closed (or its session was culled)
+    model.step()
+    assert len(model.table()) == 2 * 2 and not model.running  # no step ran; running = False ends Mesa's loop
