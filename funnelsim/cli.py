@@ -20,6 +20,7 @@ from funnelsim.errors import UsageError
 COMMAND_MODULES = (
     "funnelsim.experiments.run_command",  # run, scenarios, validate, report
     "funnelsim.experiments.sweep_command",  # sweep, analyze
+    "funnelsim.experiments.elasticities",  # elasticities
     "funnelsim.viz.serve_command",  # serve
 )
 

@@ -70,6 +70,7 @@ def _is_count(column: str) -> bool:
         "unsubscribes",
         "consumers_reached",
         "salesperson_busy",
+        "prospect_contacts",
     }
 
 
