@@ -15,6 +15,7 @@ from funnelsim.model.scenario import Market
 
 NO_MARKETING = {"firms.0.marketing.budget_per_step": 0.0, "firms.1.marketing.budget_per_step": 0.0}
 NO_SALES = {"firms.0.sales.salespeople": 0, "firms.1.sales.salespeople": 0}
+NO_PROSPECTING = {"firms.0.sales.prospecting": False, "firms.1.sales.prospecting": False}
 
 
 def run(small_baseline, overrides, seed=1, consumers=300, steps=60):
@@ -23,7 +24,8 @@ def run(small_baseline, overrides, seed=1, consumers=300, steps=60):
 
 
 def test_no_marketing_and_no_initial_awareness_means_nobody_ever_hears(small_baseline):
-    _, table = run(small_baseline, {**NO_MARKETING, "market.initial_awareness": 0.0})
+    # Salespeople's cold calls would make people aware; without them nobody ever hears.
+    _, table = run(small_baseline, {**NO_MARKETING, **NO_PROSPECTING, "market.initial_awareness": 0.0})
     assert table["aware"].sum() == table["leads"].sum() == table["customers"].sum() == 0
     assert (table["unaware"] == 300).all()
 
