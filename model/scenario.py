@@ -55,7 +55,7 @@ class Market(Section):
         0.4, description="Log-normal sigma of willingness to pay; 0 makes everyone equal (placeholder)."
     )
     price_scale: NonNegative = Field(
-        0.1,
+        0.07,
         description="Spread of price acceptance relative to willingness to pay: a consumer accepts the paid "
         "price with chance 1 / (1 + exp((price / wtp - 1) / price_scale)), so every consumer responds to a "
         "price change; 0 is a sharp cut-off at wtp. Calibrated so that the baseline's price elasticity of "
