@@ -128,7 +128,7 @@ def measure_elasticities(
         firm = base.firms[index].model_dump()
         for name in settings:
             key, _ = SETTINGS[name]
-            value = firm
+            value: Any = firm
             for part in key.split("."):
                 value = value[part]
             if value <= 0:

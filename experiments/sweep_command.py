@@ -169,6 +169,9 @@ def resolve_sweep_path(argument: str) -> Path:
     studies = built_in_studies()
     if argument in studies:
         return studies[argument]
+    if argument == "elasticities":
+        # Not a sweep file: it pairs runs and computes intervals, so it has its own command.
+        raise UsageError("elasticities: run it with 'funnelsim elasticities [SCENARIO]' (see --help)")
     raise UsageError(f"{argument}: no such sweep file or built-in study (built-ins: {', '.join(sorted(studies))})")
 
 

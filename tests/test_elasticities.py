@@ -42,6 +42,11 @@ def test_the_command_reports_bad_input_in_one_line(capsys):
     assert err.count("\n") == 0 and "at least 2 replications" in err
 
 
+def test_sweep_elasticities_points_to_its_own_command(capsys):
+    assert main(["sweep", "elasticities"]) == 2
+    assert "funnelsim elasticities" in capsys.readouterr().err
+
+
 def test_baseline_elasticities_have_the_right_sign_and_lie_in_the_published_ranges():
     """Quick form of the README's measurement: the baseline over one year, Loudmouth only, 6
     paired replications instead of 20. The tolerance is the measured spread: the 99% Student t
