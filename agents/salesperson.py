@@ -2,6 +2,8 @@
 
 Capacity is the binding fact: a salesperson resolves at most one lead per ``cycle`` steps, so a
 firm with S salespeople closes at most S / cycle deals per step however many leads it has.
+A salesperson with no lead to take prospects (``MarketModel._prospect``); a prospect who agrees to
+a meeting is taken like any lead, flagged ``prospected`` so a won deal is counted as prospected.
 """
 
 from __future__ import annotations
