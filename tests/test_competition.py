@@ -72,11 +72,12 @@ def test_prospecting_never_works_a_consumer_who_is_a_lead_or_a_customer(small_ba
     salesforce prospects among them. Every prospect must have been nobody's lead or customer."""
     overrides = {
         "market.self_serve_rate": 0.05,
-        "market.interest_threshold": 0.1,
-        "firms.0.marketing.budget_per_step": 2000.0,
+        "market.interest_threshold": 0.5,
+        "market.in_market_share": 0.6,
+        "firms.0.marketing.budget_per_step": 300.0,
         "firms.1.marketing.budget_per_step": 0.0,
         "firms.1.sales.salespeople": 30,
-        "firms.1.sales.prospect_response": 0.2,
+        "firms.1.sales.prospect_response": 0.5,
     }
     model = RecordingModel(small_baseline(overrides, consumers=800, steps=80), rng=5, consumer_agents=False)
     model.signed = []
