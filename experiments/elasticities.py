@@ -224,11 +224,10 @@ def run_elasticities_command(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from funnelsim.cli import OneLineParser
+    """``python -m funnelsim.experiments.elasticities ...``: the same as ``funnelsim elasticities ...``."""
+    from funnelsim.cli import main as cli_main
 
-    parser = OneLineParser(prog="python -m funnelsim.experiments.elasticities")
-    register(parser.add_subparsers(dest="command", required=True))
-    return run_elasticities_command(parser.parse_args(["elasticities", *(argv if argv is not None else sys.argv[1:])]))
+    return cli_main(["elasticities", *(argv if argv is not None else sys.argv[1:])])
 
 
 if __name__ == "__main__":
