@@ -58,7 +58,7 @@ class Consumer(mesa.Agent):
             return STAGE_NAMES[4]
         if state.lead_of[row] == firm:
             return "lead"
-        return "aware" if state.awareness[firm, row] > 0 else "unaware"
+        return "aware" if state.awareness[firm, row] >= state.recall_threshold else "unaware"
 
     @property
     def customer_of(self) -> int | None:

@@ -1,7 +1,8 @@
 """Salespeople work one lead at a time, for a sales cycle of several steps, then close or lose it.
 
-Capacity is the binding fact: a salesperson resolves at most one lead per ``cycle`` steps, so a
-firm with S salespeople closes at most S / cycle deals per step however many leads it has.
+Capacity is the binding fact: a salesperson resolves one lead per cycle, each cycle drawn per
+deal around a mean of ``cycle`` steps, so a firm with S salespeople closes on average at most
+S / cycle deals per step however many leads it has.
 A salesperson with no lead to take prospects (``MarketModel._prospect``); a prospect who agrees to
 a meeting is taken like any lead, flagged ``prospected`` so a won deal is counted as prospected.
 """
@@ -13,7 +14,8 @@ import math
 import mesa
 import numpy as np
 
-from funnelsim.model.funnel import acceptance, paid_price, purchase, release
+from funnelsim.model.delays import draw_delays
+from funnelsim.model.funnel import acceptance, end_lead, paid_price, purchase
 from funnelsim.model.state import NOBODY
 
 
@@ -29,6 +31,8 @@ class Salesperson(mesa.Agent):
         self.deals_won = 0
         self.deals_attempted = 0
         self.busy_steps = 0
+        self.cycle_length = 0  # drawn length of the current deal's cycle
+        self.cycles_completed_steps = 0  # sum of the drawn cycles of every resolved deal
 
     @property
     def firm(self):
@@ -39,7 +43,8 @@ class Salesperson(mesa.Agent):
         return self.lead == NOBODY
 
     def cycle_steps(self) -> int:
-        """Commission shortens the cycle: each 10% of commission cuts it by commission_speedup."""
+        """Mean cycle: commission shortens it, each 10% of commission cutting it by commission_speedup.
+        Each deal's own cycle is drawn around this mean (:meth:`take`)."""
         sales = self.firm.sales
         factor = max(0.0, 1.0 - sales.commission_speedup * sales.commission / 0.1)
         return max(1, math.ceil(sales.cycle_steps * factor - 1e-9))
@@ -48,7 +53,10 @@ class Salesperson(mesa.Agent):
         state = self.model.consumers
         self.lead = int(lead)
         self.prospected = prospected
-        self.steps_left = self.cycle_steps()
+        # A drawn cycle per deal (gamma around the mean, at least a step), so salespeople hired
+        # together do not finish in lock-step forever.
+        self.cycle_length = int(draw_delays(self.cycle_steps(), self.firm.sales.cycle_cv, 1, self.model.rng, minimum=1)[0])
+        self.steps_left = self.cycle_length
         self.lead_wait = int(self.model.steps - state.lead_since[lead])
         state.being_worked[lead] = True
 
@@ -76,6 +84,7 @@ class Salesperson(mesa.Agent):
         ledger, state = model.ledger, model.consumers
         lead = np.array([self.lead])
         self.deals_attempted += 1
+        self.cycles_completed_steps += self.cycle_length
         ledger.add("deals_attempted", f, 1)
         if model.rng.random() < self.close_chance():
             revenue = purchase(
@@ -89,5 +98,5 @@ class Salesperson(mesa.Agent):
             if self.prospected:
                 ledger.add("new_customers_prospected", f, 1)
         else:
-            release(state, lead, model.steps + model.scenario.market.lead_cooldown)
+            end_lead(state, lead, model.scenario.market, model.steps, model.rng)
         self.lead = NOBODY

@@ -265,9 +265,11 @@ def _bass_section() -> list[str]:
     lines = [
         "## Settings the Bass limit requires",
         "",
-        "When a scenario has a `[bass]` table, the loader checks that every setting below has the value shown "
+        "When a scenario has a `[bass]` table, the loader derives every setting below from `bass.p` and `bass.q` "
+        "where the scenario leaves it unset, and refuses a scenario that sets one to another value "
         "(values as for the built-in `bass` scenario; the budget depends on `market.consumers` and the media "
-        "cost per thousand).",
+        "cost per thousand). The network is free: on any network but the complete graph it is the network "
+        "Bass model.",
         "",
         "| key | required value |",
         "| --- | --- |",

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 from funnelsim.errors import UsageError
+from funnelsim.experiments.studies_command import add_shrink_options, shrink
 
 #: Exit codes: 0 all runs ok, 1 some runs failed or the sweep was cut short, 2 bad input.
 EXIT_OK, EXIT_RUNS_FAILED = 0, 1
@@ -30,7 +31,7 @@ def register(subparsers) -> None:
         "Exit code 0 when every run succeeded, 1 when some failed, 2 for bad input.",
     )
     sweep.add_argument(
-        "sweep_file", metavar="SWEEP.toml", help="the sweep file, or the name of a built-in study (budget_split, sensitivity, screening)"
+        "sweep_file", metavar="SWEEP.toml", help="the sweep file, or the name of a built-in study (list them with `funnelsim studies`)"
     )
     sweep.add_argument("--out", metavar="DIR", help="output folder (default: results/<sweep file name>)")
     where = sweep.add_mutually_exclusive_group()
@@ -52,6 +53,7 @@ def register(subparsers) -> None:
         "--batch-size", type=int, default=200, metavar="N", help="runs per Parquet part file (written sooner when runs are slow)"
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_shrink_options(sweep)
     sweep.set_defaults(handler=run_sweep_command)
 
     analyze = subparsers.add_parser(
@@ -90,6 +92,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--batch-size {args.batch_size}: needs at least 1 run per part")
     sweep_path = resolve_sweep_path(args.sweep_file)
     spec, sweep_text = read_sweep_file(sweep_path)
+    spec = shrink(spec, runs=args.shrink_runs, samples=args.shrink_samples, replications=args.shrink_replications)
     out = Path(args.out) if args.out else Path("results") / sweep_path.stem
 
     manifest = None

@@ -20,8 +20,11 @@ from funnelsim.errors import UsageError
 COMMAND_MODULES = (
     "funnelsim.experiments.run_command",  # run, scenarios, validate, report
     "funnelsim.experiments.sweep_command",  # sweep, analyze
+    "funnelsim.experiments.compare_command",  # compare
+    "funnelsim.experiments.studies_command",  # studies
     "funnelsim.experiments.elasticities",  # elasticities
     "funnelsim.viz.serve_command",  # serve
+    "funnelsim.experiments.optimization.command",  # optimize
 )
 
 #: Exit code for bad input (a bad scenario, an unknown option value, a missing file).

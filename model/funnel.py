@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from funnelsim.model.delays import draw_delays
 from funnelsim.model.ledger import TOUCH_NAMES, Ledger
 from funnelsim.model.network import Network
 from funnelsim.model.scenario import Firm, Market
@@ -60,14 +61,33 @@ def decay_awareness(state: ConsumerState, market: Market, memorability: np.ndarr
         np.copyto(row, 0.0, where=row < market.forget_below)
 
 
-def expire_cold_leads(state: ConsumerState, market: Market, ledger: Ledger, step: int) -> None:
-    """Leads that waited in the queue past their patience drop back to aware."""
+def expire_cold_leads(
+    state: ConsumerState, market: Market, ledger: Ledger, step: int, rng: np.random.Generator | None = None
+) -> None:
+    """Leads that waited in the queue past their own patience drop back to aware.
+
+    Each lead's patience is a random draw (``state.patience``, mean ``lead_patience``); the
+    cooldown that follows is drawn too (:func:`end_lead`), so cohorts of leads fall out of step.
+    """
     waiting = state.waiting_leads()
-    cold = waiting[step - state.lead_since[waiting] >= market.lead_patience]
+    cold = waiting[step - state.lead_since[waiting] >= state.patience[waiting]]
     if cold.size == 0:
         return
     ledger.add_per_firm("leads_cold", state.lead_of[cold].astype(np.int64))
-    release(state, cold, step + market.lead_cooldown)
+    ledger.add_per_firm("cold_wait_total", state.lead_of[cold].astype(np.int64), step - state.lead_since[cold])
+    if rng is None:  # callers from before drawn delays: the fixed cooldown
+        release(state, cold, step + market.lead_cooldown)
+    else:
+        end_lead(state, cold, market, step, rng)
+
+
+def end_lead(state: ConsumerState, consumers: np.ndarray, market: Market, step: int, rng: np.random.Generator) -> None:
+    """A lead that went cold or was lost: out of every queue for a drawn cooldown, with a fresh
+    patience drawn for the next lead (both gamma, :mod:`funnelsim.model.delays`)."""
+    consumers = np.atleast_1d(consumers)
+    cooldown = draw_delays(market.lead_cooldown, market.delay_cv, consumers.size, rng)
+    release(state, consumers, step + cooldown)
+    state.patience[consumers] = draw_delays(market.lead_patience, market.delay_cv, consumers.size, rng, minimum=1)
 
 
 def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int) -> None:
@@ -136,6 +156,7 @@ def self_serve(state: ConsumerState, firms: list[Firm], market: Market, ledger: 
     for f, firm in enumerate(firms):
         mine = buyers[state.lead_of[buyers] == f]
         if mine.size:
+            ledger.add("self_serve_wait_total", f, float((step - state.lead_since[mine]).sum()))
             revenue = purchase(state, ledger, f, firm, mine, step, rng, market.heterogeneity)
             ledger.add("new_customers_self_serve", f, mine.size)
             ledger.add("revenue_self_serve", f, revenue)
@@ -227,7 +248,8 @@ def churn(state: ConsumerState, market: Market, ledger: Ledger, step: int, rng: 
     ledger.add_per_firm("churned", state.customer_of[leaving].astype(np.int64))
     state.customer_of[leaving] = NOBODY
     state.satisfaction[leaving] = 0.0
-    state.next_lead_step[leaving] = step + market.lead_cooldown
+    state.next_lead_step[leaving] = step + draw_delays(market.lead_cooldown, market.delay_cv, leaving.size, rng)
+    state.patience[leaving] = draw_delays(market.lead_patience, market.delay_cv, leaving.size, rng, minimum=1)
 
 
 def switch_leads(

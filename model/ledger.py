@@ -46,6 +46,8 @@ OTHER_ITEMS = (
     "consumers_reached",
     "leads_taken",
     "lead_wait_total",
+    "self_serve_wait_total",  # steps in the queue of the leads that bought on their own
+    "cold_wait_total",  # steps in the queue of the leads that went cold
     "salesperson_busy",
     *(f"revenue_first_touch_{name}" for name in TOUCH_NAMES),
     *(f"revenue_last_touch_{name}" for name in TOUCH_NAMES),

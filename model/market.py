@@ -36,6 +36,7 @@ from funnelsim.model.ledger import Ledger
 from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
 from funnelsim.model.scenario import Scenario, load_scenario
+from funnelsim.model.seeding import seed_customers
 from funnelsim.model.state import NOBODY, ConsumerState, beta_draws
 
 
@@ -87,6 +88,7 @@ class MarketModel(mesa.Model):
         self.ledger = Ledger(len(sc.firms))
         self._memorability = np.array([firm.marketing.jingles.memorability for firm in sc.firms])
         self._create_firm_agents()
+        self.seeded = seed_customers(self.consumers, self.network, sc, self.rng)  # [seeding]: customers at step 0
         # One Mesa agent per consumer, for inspection; their rules run on the arrays, so the
         # agents are made the first time anyone looks at the model's agents (see
         # _make_consumer_agents): a run that never looks never pays for a million of them.
@@ -169,7 +171,7 @@ class MarketModel(mesa.Model):
         # 3. decay
         funnel.decay_awareness(state, sc.market, self._memorability)
         # 4-6. leads and self-serve
-        funnel.expire_cold_leads(state, sc.market, ledger, step)
+        funnel.expire_cold_leads(state, sc.market, ledger, step, self.rng)
         funnel.form_leads(state, sc.firms, sc.market, ledger, step, self.rng)
         funnel.switch_leads(state, sc.firms, sc.market, ledger, step, self.rng)
         funnel.self_serve(state, sc.firms, sc.market, ledger, step, self.rng)

@@ -8,6 +8,9 @@ never by looping over consumers. Derived measures are defined here once:
 - marketing cost: channel spend plus marketers' pay; sales cost: salespeople's pay, commissions
   and referral rewards (discounts are revenue not taken, reported apart, never subtracted twice);
 - customer acquisition cost: marketing plus sales cost over new customers, cumulatively;
+- the lead queue: its mean length, the rate leads join it, and the mean wait of the leads that
+  left it, by how they left (taken by a salesperson, bought on their own, went cold) and over
+  all three; Little's law L = lambda W ties the three together (docs/validation.md);
 - marketing return: gross margin (revenue minus cost of goods) per unit of marketing cost, and
   market share points per 1,000 of marketing cost; sales return: revenue closed by salespeople
   per unit of sales cost.
@@ -127,8 +130,15 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     summary["leads_cold"] = last["cumulative_leads_cold"]
     summary["utilization"] = grouped["utilization"].mean()
     summary["mean_queue_length"] = grouped["queue_length"].mean()
-    sums = grouped[["lead_wait_total", "leads_taken", *_attribution_columns()]].sum()
+    waits = ["lead_wait_total", "leads_taken", "self_serve_wait_total", "new_customers_self_serve", "cold_wait_total", "leads_cold"]
+    sums = grouped[[*waits, *_attribution_columns()]].sum()
     summary["mean_lead_wait"] = _ratio(sums["lead_wait_total"], sums["leads_taken"])
+    # Every way out of the queue, for Little's law: steps counted from joining to leaving it.
+    summary["mean_wait_self_serve"] = _ratio(sums["self_serve_wait_total"], sums["new_customers_self_serve"])
+    summary["mean_wait_cold"] = _ratio(sums["cold_wait_total"], sums["leads_cold"])
+    left = sums["leads_taken"] + sums["new_customers_self_serve"] + sums["leads_cold"]
+    summary["mean_queue_wait"] = _ratio(sums["lead_wait_total"] + sums["self_serve_wait_total"] + sums["cold_wait_total"], left)
+    summary["lead_arrival_rate"] = _ratio(last["cumulative_leads_created"], last["step"])
     for column in _attribution_columns():
         summary[column] = sums[column]
     return summary.reset_index()

@@ -5,8 +5,9 @@ below. Every field has a default, a type and bounds; an unknown key, a wrong typ
 bounds or an inconsistent combination raises :class:`ScenarioError` with one line that names the
 field and the file. Nothing downstream re-checks what the schema already guarantees.
 
-Defaults cite ``PARAMETERS.md`` in their descriptions where a published figure exists; the rest
-say "placeholder".
+Every default says where it comes from in its description: a published figure (cited), a lever
+that is "off by default", a structural choice of the model, or "placeholder" (a plausible value
+with no published figure behind it). docs/scenario-reference.md lists them all.
 """
 
 from __future__ import annotations
@@ -42,9 +43,11 @@ class Section(BaseModel):
 
 
 class Market(Section):
-    consumers: PositiveCount = Field(2000, description="Number of consumers (network nodes).")
-    steps: Count = Field(365, description="Steps a run lasts unless told otherwise.")
-    step_unit: str = Field("day", description="What one step stands for; used in labels only.")
+    consumers: PositiveCount = Field(
+        2000, description="Number of consumers (network nodes); the model's size, a choice, not a market figure."
+    )
+    steps: Count = Field(365, description="Steps a run lasts unless told otherwise (a year of days: a choice).")
+    step_unit: str = Field("day", description="What one step stands for; used in labels only (a structural choice).")
     in_market_share: Probability = Field(
         0.3, description="Share of consumers who need the product (placeholder)."
     )
@@ -78,31 +81,49 @@ class Market(Section):
     )
     awareness_decay: Probability = Field(
         0.03,
-        description="Share of awareness lost per step: about a 3-week half-life for daily steps, "
-        "inside the 2-5 week adstock half-lives practitioners report (PARAMETERS.md).",
+        description="Share of awareness lost per step: about a 3-week half-life for daily steps, inside the "
+        "2-5 week adstock half-lives practitioners report (low authority); faster than the 6-9 months in which "
+        "90% of advertising's effect is gone in Leone (1995).",
     )
     forget_below: Probability = Field(
-        0.01, description="Awareness under this counts as unaware and is reset to zero."
+        0.01, description="Awareness under this is forgotten: reset to zero (placeholder)."
+    )
+    recall_threshold: Probability = Field(
+        0.5,
+        description="Awareness is the chance a consumer recognises the firm when prompted (aided recall); the "
+        "funnel counts a consumer as aware from this chance on: 0.5 is 'more likely than not to recognise it' "
+        "(a convention, placeholder).",
     )
     initial_awareness: Probability = Field(
-        0.0, description="Share of consumers who already know each firm at step 0."
+        0.0, description="Share of consumers who already know each firm at step 0 (off by default)."
     )
     self_serve_rate: Probability = Field(
-        0.01,
+        0.003,
         description="Chance per step that a waiting lead buys without a salesperson (placeholder).",
     )
     lead_patience: PositiveCount = Field(
-        30, description="Steps a lead waits in the queue before going cold and dropping back to aware."
+        30,
+        description="Mean steps a lead waits in the queue before going cold and dropping back to aware; each "
+        "lead's own patience is drawn (see delay_cv) (placeholder).",
     )
     lead_half_life: Positive = Field(
-        14.0,
-        description="Steps of waiting that halve a lead's chance to close; leads cool fast "
-        "(Oldroyd, McElheran & Elkington 2011), the exact figure is a placeholder.",
+        0.17,
+        description="Steps of waiting that halve a lead's chance to close: about 4 hours for daily steps. Leads "
+        "contacted within an hour are over 60 times likelier to qualify than after a day (Oldroyd, McElheran & "
+        "Elkington 2011), and 0.5 ** (1 / 0.17) = 1/59.",
     )
     lead_cooldown: Count = Field(
-        30, description="Steps before a lost, cold or churned consumer can become a lead again."
+        30,
+        description="Mean steps before a lost, cold or churned consumer can become a lead again; drawn per "
+        "event (see delay_cv) (placeholder).",
     )
-    churn_rate: Probability = Field(0.0, description="Chance per step that a customer leaves.")
+    churn_rate: Probability = Field(0.0, description="Chance per step that a customer leaves (off by default).")
+    delay_cv: NonNegative = Field(
+        1.0,
+        description="Coefficient of variation of each lead's patience and each cooldown, drawn per event from a "
+        "gamma distribution with the configured mean (1: exponential, the memoryless patience of the Erlang-A "
+        "queue, Garnett, Mandelbaum & Reiman 2002; 0: fixed delays, which make echo cycles).",
+    )
     switch_rate: Probability = Field(
         0.05,
         description="Chance per step that a waiting lead weighs the firms again with the lead-formation choice "
@@ -116,15 +137,21 @@ class Market(Section):
 
 class Network(Section):
     kind: Literal["watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "ring", "sbm", "file"] = Field(
-        "watts_strogatz", description="Network family; `complete` is handled without storing its edges."
+        "watts_strogatz",
+        description="Network family; `complete` is handled without storing its edges. The default is a "
+        "small world: clustered like acquaintances, with short paths (Watts & Strogatz 1998).",
     )
     k: PositiveCount = Field(
-        10, description="Mean degree (Watts-Strogatz and ring: neighbours; Barabasi-Albert: 2 x edges per new node)."
+        10,
+        description="Mean degree (Watts-Strogatz and ring: neighbours; Barabasi-Albert: 2 x edges per new node) "
+        "(placeholder).",
     )
-    p: Probability = Field(0.1, description="Watts-Strogatz rewiring probability.")
-    blocks: PositiveCount = Field(4, description="Stochastic block model: number of equal communities.")
+    p: Probability = Field(
+        0.1, description="Watts-Strogatz rewiring probability: 0.1 is inside the small-world range of Watts & Strogatz (1998)."
+    )
+    blocks: PositiveCount = Field(4, description="Stochastic block model: number of equal communities (placeholder).")
     mixing: Probability = Field(
-        0.1, description="Stochastic block model: share of a consumer's ties that leave its community."
+        0.1, description="Stochastic block model: share of a consumer's ties that leave its community (placeholder)."
     )
     path: str | None = Field(None, description="Edge list (two columns) or GraphML file, for kind = 'file'.")
     format: Literal["auto", "edgelist", "graphml"] = Field(
@@ -142,22 +169,25 @@ class WordOfMouth(Section):
     form: Literal["contagion", "fraction"] = Field(
         "contagion",
         description="contagion: chance 1-(1-beta)^exposure; fraction: beta x exposure / degree "
-        "(the network Bass form).",
+        "(the network Bass form); a structural choice.",
     )
     beta: Probability = Field(0.05, description="Transmission chance per unit of exposure (placeholder).")
     aware_weight: NonNegative = Field(
-        0.2, description="How much a merely aware consumer talks, relative to a fully satisfied customer."
+        0.2,
+        description="How much a merely aware consumer talks, relative to a fully satisfied customer (placeholder).",
     )
-    lift: Probability = Field(0.3, description="Awareness gained by hearing: a <- a + lift (1 - a).")
+    lift: Probability = Field(0.3, description="Awareness gained by hearing: a <- a + lift (1 - a) (placeholder).")
 
 
 class Email(Section):
     cost_per_send: NonNegative = Field(0.05, description="Cost of one email sent (placeholder).")
-    lift: Probability = Field(0.02, description="Awareness lift of one email read.")
+    lift: Probability = Field(0.02, description="Awareness lift of one email read (placeholder).")
     bought_list_share: Probability = Field(
-        0.02, description="Share of all consumers on a bought contact list from step 0."
+        0.02, description="Share of all consumers on a bought contact list from step 0 (placeholder)."
     )
-    unsubscribe_rate: Probability = Field(0.002, description="Chance an email makes its reader unsubscribe.")
+    unsubscribe_rate: Probability = Field(
+        0.002, description="Chance an email makes its reader unsubscribe (placeholder)."
+    )
     fatigue: NonNegative = Field(
         0.01,
         description="Extra unsubscribe chance per email for every email per list member per step: mailing "
@@ -170,50 +200,58 @@ class Blogging(Section):
     reach_per_post: NonNegative = Field(
         5.0, description="Expected readers per step that one post in the stock brings (placeholder)."
     )
-    post_decay: Probability = Field(0.005, description="Share of the stock of posts that stops drawing readers each step.")
-    in_market_bias: NonNegative = Field(
-        5.0, description="How much likelier an in-market consumer is to find a post than one out of market."
+    post_decay: Probability = Field(
+        0.005, description="Share of the stock of posts that stops drawing readers each step (placeholder)."
     )
-    lift: Probability = Field(0.15, description="Awareness lift of one read.")
+    in_market_bias: NonNegative = Field(
+        5.0, description="How much likelier an in-market consumer is to find a post than one out of market (placeholder)."
+    )
+    lift: Probability = Field(0.15, description="Awareness lift of one read (placeholder).")
 
 
 class Media(Section):
     cost_per_thousand: Positive = Field(10.0, description="Cost per thousand impressions (placeholder).")
-    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step.")
+    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step (placeholder).")
 
 
 class Jingles(Section):
     production_cost: NonNegative = Field(
-        5000.0, description="One-off cost of making the jingle, paid from the jingle budget before any airtime."
+        5000.0,
+        description="One-off cost of making the jingle, paid from the jingle budget before any airtime (placeholder).",
     )
     cost_per_thousand: Positive = Field(15.0, description="Airtime cost per thousand impressions (placeholder).")
-    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step.")
+    lift: Probability = Field(0.1, description="Awareness lift of being reached in a step (placeholder).")
     memorability: Probability = Field(
-        0.5, description="Share by which awareness decays more slowly for a consumer who has heard the jingle."
+        0.5,
+        description="Share by which awareness decays more slowly for a consumer who has heard the jingle (placeholder).",
     )
 
 
 class Mix(Section):
-    email: Probability = Field(0.25, description="Share of the promotion budget spent on email.")
-    blogging: Probability = Field(0.25, description="Share spent on blogging (content).")
-    media: Probability = Field(0.25, description="Share spent on media buys.")
-    jingles: Probability = Field(0.25, description="Share spent on jingles (production, then airtime).")
+    email: Probability = Field(0.25, description="Share of the promotion budget spent on email (equal shares: placeholder).")
+    blogging: Probability = Field(0.25, description="Share spent on blogging (content) (placeholder).")
+    media: Probability = Field(0.25, description="Share spent on media buys (placeholder).")
+    jingles: Probability = Field(0.25, description="Share spent on jingles (production, then airtime) (placeholder).")
 
     def shares(self) -> tuple[float, ...]:
         return tuple(getattr(self, channel) for channel in CHANNELS)
 
 
 class Marketing(Section):
-    budget_per_step: NonNegative = Field(500.0, description="Promotion spend per step, split by `mix`.")
-    marketers: Count = Field(1, description="Marketers who run the campaigns; a budget needs at least one.")
-    marketer_salary: NonNegative = Field(150.0, description="Pay per marketer per step.")
+    budget_per_step: NonNegative = Field(500.0, description="Promotion spend per step, split by `mix` (placeholder).")
+    marketers: Count = Field(
+        1, description="Marketers who run the campaigns; a budget needs at least one (placeholder)."
+    )
+    marketer_salary: NonNegative = Field(150.0, description="Pay per marketer per step (placeholder).")
     mix: Mix = Field(default_factory=Mix, description="Share of the budget per channel; sums to 1.")
     targeting: Literal["random", "hubs", "segment"] = Field(
         "random",
         description="Whom media buys and jingles reach: anyone at random, well-connected consumers first "
         "(weighted by degree; Hinz et al. 2011), or only the community `target_segment` of a block-model network.",
     )
-    target_segment: Count = Field(0, description="The community media and jingles reach when targeting = 'segment'.")
+    target_segment: Count = Field(
+        0, description="The community media and jingles reach when targeting = 'segment' (a choice, used only then)."
+    )
     email: Email = Field(default_factory=Email)
     blogging: Blogging = Field(default_factory=Blogging)
     media: Media = Field(default_factory=Media)
@@ -230,18 +268,25 @@ class Marketing(Section):
 
 
 class Sales(Section):
-    salespeople: Count = Field(3, description="Salespeople, each working one lead at a time.")
-    salary: NonNegative = Field(200.0, description="Pay per salesperson per step.")
+    salespeople: Count = Field(3, description="Salespeople, each working one lead at a time (placeholder).")
+    salary: NonNegative = Field(200.0, description="Pay per salesperson per step (placeholder).")
     skill: Probability = Field(
         0.5, description="Mean base close chance of a salesperson on a fresh, keen lead (placeholder)."
     )
-    cycle_steps: PositiveCount = Field(5, description="Steps a salesperson spends on one lead.")
-    policy: Literal["fifo", "best_score", "newest"] = Field(
-        "fifo", description="Which waiting lead an idle salesperson takes next."
+    cycle_steps: PositiveCount = Field(
+        5, description="Mean steps a salesperson spends on one lead; drawn per deal (see cycle_cv) (placeholder)."
     )
-    discount: Probability = Field(0.0, description="Coupon: share taken off the price for every buyer.")
+    cycle_cv: NonNegative = Field(
+        0.5,
+        description="Coefficient of variation of the sales cycle, drawn per deal (gamma, at least one step, "
+        "mean `cycle_steps`); 0 makes every cycle the same length (placeholder).",
+    )
+    policy: Literal["fifo", "best_score", "newest"] = Field(
+        "fifo", description="Which waiting lead an idle salesperson takes next (first come, first served: a choice)."
+    )
+    discount: Probability = Field(0.0, description="Coupon: share taken off the price for every buyer (off by default).")
     commission: Probability = Field(
-        0.0, description="Share of revenue paid to the salesperson who closes a sale."
+        0.0, description="Share of revenue paid to the salesperson who closes a sale (off by default)."
     )
     commission_effort: NonNegative = Field(
         2.0,
@@ -251,12 +296,14 @@ class Sales(Section):
         0.3, description="Share by which a 10% commission shortens the sales cycle (placeholder)."
     )
     referral_reward: NonNegative = Field(
-        0.0, description="Paid to a customer for each referred neighbour who buys; 0 means no referral package."
+        0.0,
+        description="Paid to a customer for each referred neighbour who buys; 0 means no referral package (off by default).",
     )
     prospecting: bool = Field(
         True,
         description="Idle salespeople prospect: with no waiting lead they contact consumers who are nobody's "
-        "lead or customer (cold outreach) until one agrees to a meeting, then work that prospect like a lead.",
+        "lead or customer (cold outreach) until one agrees to a meeting, then work that prospect like a lead. On by default (a choice: "
+        "salespeople without leads do prospect; turn it off to see sales that only work marketing's leads).",
     )
     prospect_contacts: PositiveCount = Field(
         40,
@@ -282,11 +329,13 @@ class BudgetSplit(Section):
 class Firm(Section):
     name: str = Field(..., min_length=1, description="Name shown in tables and figures.")
     quality: Probability = Field(
-        0.7, description="Product quality: satisfaction, word-of-mouth strength and close chances."
+        0.7, description="Product quality: satisfaction, word-of-mouth strength and close chances (placeholder)."
     )
-    price: NonNegative = Field(100.0, description="List price.")
-    unit_cost: NonNegative = Field(40.0, description="Cost of goods per sale.")
-    coverage: Probability = Field(1.0, description="Place: share of consumers who can buy from the firm at all.")
+    price: NonNegative = Field(100.0, description="List price (placeholder).")
+    unit_cost: NonNegative = Field(40.0, description="Cost of goods per sale (placeholder).")
+    coverage: Probability = Field(
+        1.0, description="Place: share of consumers who can buy from the firm at all (everyone: limits off by default)."
+    )
     marketing: Marketing = Field(default_factory=Marketing)
     sales: Sales = Field(default_factory=Sales)
     budget: BudgetSplit | None = Field(
@@ -317,7 +366,23 @@ class Firm(Section):
 
 class Bass(Section):
     p: Probability = Field(..., description="Per-step chance that marketing reaches each consumer.")
-    q: Probability = Field(..., description="Per-step word-of-mouth chance per unit of adopted fraction.")
+    q: Probability = Field(
+        ..., description="Per-step word-of-mouth chance per unit of adopted fraction of a consumer's neighbours."
+    )
+
+
+class Seeding(Section):
+    share: Probability = Field(
+        0.0,
+        description="Share of consumers who are the firm's customers at step 0 (seeded; not counted as sales; "
+        "off by default).",
+    )
+    by: Literal["random", "degree"] = Field(
+        "random",
+        description="Whom to seed: consumers at random, or the highest-degree consumers first (ties broken at "
+        "random); seeding hubs can beat random seeding several times (Hinz, Skiera, Barrot & Becker 2011).",
+    )
+    firm: int | str = Field(0, description="The seeded firm: its index in `firms` or its name.")
 
 
 class Scenario(Section):
@@ -331,9 +396,30 @@ class Scenario(Section):
     firms: list[Firm] = Field(..., min_length=1, description="The competing firms (at most 16).")
     bass: Bass | None = Field(
         None,
-        description="The Bass limit: when set, `market`, `word_of_mouth` and the one firm must be "
-        "frictionless, and p and q set the media reach and word-of-mouth beta.",
+        description="The Bass limit: when set, the loader derives the frictionless `market`, `word_of_mouth` "
+        "and firm settings from p and q (media reach p per step, word-of-mouth beta q, on any network) and refuses "
+        "a setting given a different value.",
     )
+    seeding: Seeding = Field(
+        default_factory=Seeding,
+        description="Customers at step 0: a share of consumers start as one firm's customers, chosen at random "
+        "or by degree, and talk from the first step (not counted as sales).",
+    )
+
+    @model_validator(mode="after")
+    def _seeded_firm_exists(self) -> Scenario:
+        firm = self.seeding.firm
+        names = [f.name for f in self.firms]
+        if isinstance(firm, str) and firm not in names:
+            raise ValueError(f"seeding.firm: no firm is called '{firm}' (firms: {', '.join(names)})")
+        if isinstance(firm, int) and not 0 <= firm < len(self.firms):
+            raise ValueError(f"seeding.firm: {firm} is not a firm index (0 to {len(self.firms) - 1})")
+        return self
+
+    def seeded_firm(self) -> int:
+        """Index of the firm ``[seeding]`` names."""
+        firm = self.seeding.firm
+        return firm if isinstance(firm, int) else [f.name for f in self.firms].index(firm)
 
     @model_validator(mode="after")
     def _firms_are_distinct(self) -> Scenario:
@@ -344,6 +430,31 @@ class Scenario(Section):
             if names.index(name) != index:
                 raise ValueError(f"firms.{index}.name: '{name}' is used by another firm")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _derive_bass_settings(cls, data: Any) -> Any:
+        """With a ``[bass]`` table, fill in every setting the Bass limit needs that the scenario
+        leaves unset (see :func:`bass_derived_settings`), so ``bass.p`` and ``bass.q`` are enough.
+        A setting the scenario does set is kept, and checked after validation."""
+        if not isinstance(data, dict) or not isinstance(data.get("bass"), dict):
+            return data
+        bass = data["bass"]
+        p, q = bass.get("p"), bass.get("q")
+        if not all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in (p, q)):
+            return data  # missing or mistyped: the schema says which
+        data = dict(data)
+        firms = data.get("firms")
+        if firms is None or firms == []:
+            data["firms"] = [{"name": "Innovator"}]
+        market = data.get("market") if isinstance(data.get("market"), dict) else {}
+        consumers = market.get("consumers", Market.model_fields["consumers"].default)
+        cost = _raw_get(data, "firms.0.marketing.media.cost_per_thousand", Media.model_fields["cost_per_thousand"].default)
+        if not isinstance(consumers, int) or not isinstance(cost, (int, float)):
+            return data
+        for dotted, value in bass_derived_settings(float(p), float(q), consumers, float(cost)).items():
+            _raw_set_default(data, dotted, value)
+        return data
 
     @model_validator(mode="after")
     def _bass_limit_is_frictionless(self) -> Scenario:
@@ -360,20 +471,17 @@ class Scenario(Section):
         return self.model_dump(mode="json")
 
 
-def bass_limit_requirements(scenario: Scenario) -> dict[str, Any]:
-    """The settings under which the model is the Bass diffusion model, keyed by dotted field.
+def bass_derived_settings(p: float, q: float, consumers: int, cost_per_thousand: float) -> dict[str, Any]:
+    """The settings the loader derives from ``bass.p`` and ``bass.q``, keyed by dotted field.
 
     Every consumer is in the market, reacts the same way, becomes a lead at the first touch and
-    buys at once (self-serve with certainty, nobody priced out, no salespeople); awareness never
-    fades; marketing is a media buy whose per-step reach is exactly ``bass.p``; word of mouth
-    comes from customers only, with chance ``bass.q`` times the adopted share of neighbours on a
-    complete graph.
+    buys at once (self-serve with certainty, no salespeople); awareness never fades; marketing is
+    a media buy whose per-step reach is exactly ``p`` (``I`` impressions reach each of ``n``
+    consumers with chance ``1 - exp(-I/n)``, so ``I = -ln(1 - p) n``); word of mouth comes from
+    customers only, in the fraction form, so a consumer hears with chance ``q`` times the adopted
+    share of their neighbours, on whatever network the scenario has.
     """
-    assert scenario.bass is not None
-    n = scenario.market.consumers
-    media = scenario.firms[0].marketing.media if scenario.firms else Media()
-    # A media buy of I impressions reaches each consumer with chance 1 - exp(-I / n).
-    impressions = -math.log1p(-scenario.bass.p) * n if scenario.bass.p < 1 else float("inf")
+    impressions = -math.log1p(-p) * consumers if p < 1 else float("inf")
     return {
         "market.in_market_share": 1.0,
         "market.susceptibility": 1.0,
@@ -385,22 +493,85 @@ def bass_limit_requirements(scenario: Scenario) -> dict[str, Any]:
         "market.churn_rate": 0.0,
         "market.willingness_to_pay_spread": 0.0,
         "market.price_scale": 0.0,
-        "network.kind": "complete",
         "word_of_mouth.form": "fraction",
-        "word_of_mouth.beta": scenario.bass.q,
+        "word_of_mouth.beta": q,
         "word_of_mouth.aware_weight": 0.0,
         "word_of_mouth.lift": 1.0,
-        "firms": _Length(1),
         "firms.0.quality": 1.0,
         "firms.0.coverage": 1.0,
-        "firms.0.price": _AtMost(scenario.market.willingness_to_pay),
         "firms.0.sales.salespeople": 0,
         "firms.0.sales.discount": 0.0,
         "firms.0.sales.referral_reward": 0.0,
+        "firms.0.marketing.mix.email": 0.0,
+        "firms.0.marketing.mix.blogging": 0.0,
         "firms.0.marketing.mix.media": 1.0,
+        "firms.0.marketing.mix.jingles": 0.0,
         "firms.0.marketing.media.lift": 1.0,
-        "firms.0.marketing.budget_per_step": _Close(impressions * media.cost_per_thousand / 1000.0),
+        "firms.0.marketing.budget_per_step": impressions * cost_per_thousand / 1000.0,
     }
+
+
+def bass_limit_requirements(scenario: Scenario) -> dict[str, Any]:
+    """The settings under which the model is the Bass diffusion model, keyed by dotted field:
+    :func:`bass_derived_settings` (which the loader fills in) plus one firm priced within reach.
+
+    The network is free: on the complete graph the model is the Bass model, on any other it is
+    the network Bass model (a non-adopter's hazard ``p + q x adopted neighbours / degree``).
+    """
+    assert scenario.bass is not None
+    n = scenario.market.consumers
+    media = scenario.firms[0].marketing.media if scenario.firms else Media()
+    derived = bass_derived_settings(scenario.bass.p, scenario.bass.q, n, media.cost_per_thousand)
+    budget = derived.pop("firms.0.marketing.budget_per_step")
+    return {
+        **derived,
+        "firms": _Length(1),
+        "firms.0.price": _AtMost(scenario.market.willingness_to_pay),
+        "firms.0.marketing.budget_per_step": _Close(budget),
+    }
+
+
+def _raw_get(data: Any, dotted: str, default: Any) -> Any:
+    """A dotted key of raw scenario data (dicts and lists), or ``default`` where it is not set."""
+    node = data
+    for part in dotted.split("."):
+        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return default
+    return node
+
+
+def _raw_set_default(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set a dotted key of raw scenario data unless it is already set; make missing tables.
+    Tables are copied on the way down, so the caller's data is never changed."""
+    parts = dotted.split(".")
+    node: Any = data
+    for part in parts[:-1]:
+        if isinstance(node, list):
+            index = int(part)
+            if index >= len(node) or not isinstance(node[index], dict):
+                return
+            node[index] = dict(node[index])
+            node = node[index]
+        elif isinstance(node, dict):
+            child = node.get(part)
+            if child is None:
+                child = {}
+            if isinstance(child, list):
+                child = list(child)
+            elif isinstance(child, dict):
+                child = dict(child)
+            else:
+                return  # not a table: validation says so
+            node[part] = child
+            node = child
+        else:
+            return
+    if isinstance(node, dict) and parts[-1] not in node:
+        node[parts[-1]] = value
 
 
 class _Length:
@@ -477,6 +648,8 @@ def load_scenario(
     data, origin, base_dir = _raw_data(source)
     for key, value in (overrides or {}).items():
         _set_dotted(data, key, value, origin)
+    if isinstance(source, Scenario) and source.bass is not None and isinstance(data.get("bass"), dict):
+        data = _without_derived_bass_settings(data, source)  # still the Bass limit: derive afresh
     network = data.get("network")
     if isinstance(network, dict) and isinstance(network.get("path"), str) and base_dir is not None:
         path = Path(network["path"]).expanduser()
@@ -518,6 +691,26 @@ def _raw_data(source: Any) -> tuple[dict[str, Any], str, Path | None]:
         raise ScenarioError(f"{path}: cannot read the scenario file ({error})") from None
     data.setdefault("name", path.stem)
     return data, str(path), path.parent
+
+
+def _without_derived_bass_settings(data: dict[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """``data`` (a loaded scenario's, with overrides) without the settings the loader derived
+    from the scenario's ``[bass]`` table, so that overriding ``bass.p`` or ``bass.q`` on a loaded
+    scenario derives them afresh. Only values equal to the derived ones are dropped."""
+    assert scenario.bass is not None
+    media = scenario.firms[0].marketing.media
+    derived = bass_derived_settings(scenario.bass.p, scenario.bass.q, scenario.market.consumers, media.cost_per_thousand)
+    for dotted, value in derived.items():
+        *path, last = dotted.split(".")
+        node: Any = data
+        for part in path:
+            node = node[int(part)] if isinstance(node, list) else node.get(part, {})
+        if isinstance(node, dict) and last in node:
+            actual = node[last]
+            same = math.isclose(actual, value, rel_tol=1e-9) if isinstance(value, float) and isinstance(actual, float) else actual == value
+            if same:
+                del node[last]
+    return data
 
 
 def _set_dotted(data: dict[str, Any], key: str, value: Any, origin: str) -> None:

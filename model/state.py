@@ -2,15 +2,17 @@
 
 Rules that touch every consumer are array operations over these rows; a consumer agent reads
 and writes its own row. Funnel stages are not stored: a consumer is a customer of the firm in
-``customer_of``, a lead of the firm in ``lead_of``, aware of a firm whose awareness is above zero,
-and unaware otherwise. Storing who-is-what once makes "exactly one stage per firm" and "a
-customer of at most one firm" true by construction instead of by bookkeeping.
+``customer_of``, a lead of the firm in ``lead_of``, aware of a firm whose awareness (their chance
+of recognising it when prompted) is at least ``market.recall_threshold``, and unaware otherwise.
+Storing who-is-what once makes "exactly one stage per firm" and "a customer of at most one firm"
+true by construction instead of by bookkeeping.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from funnelsim.model.delays import draw_delays
 from funnelsim.model.scenario import Market, Scenario
 
 NOBODY = -1
@@ -34,6 +36,9 @@ class ConsumerState:
         market: Market = scenario.market
         n, firms = market.consumers, len(scenario.firms)
         self.size, self.firms = n, firms
+        # Aware (the funnel stage) means awareness at or above the recall threshold; a threshold of
+        # 0 still needs some awareness, so "aware" never includes those who never heard of the firm.
+        self.recall_threshold = max(market.recall_threshold, float(np.nextafter(0.0, 1.0)))
 
         # Heterogeneous, fixed attributes.
         self.in_market = rng.random(n) < market.in_market_share
@@ -71,6 +76,9 @@ class ConsumerState:
         self.customer_since = np.full(n, NOBODY, dtype=np.int32)
         self.satisfaction = np.zeros(n)
         self.referred_by = np.full(n, NOBODY, dtype=np.int64)
+        # The patience of each consumer's next (or current) lead, in steps: drawn now and again
+        # whenever a lead ends (funnel.end_lead), so every lead waits a fresh random time.
+        self.patience = draw_delays(market.lead_patience, market.delay_cv, n, rng, minimum=1)
 
     # ----------------------------------------------------------------------------------------
     def raise_awareness(self, firm: int, consumers: np.ndarray, lift: float, distinct: bool = False) -> None:
@@ -104,7 +112,7 @@ class ConsumerState:
 
     def stage_of(self, firm: int) -> np.ndarray:
         """Stage code of every consumer relative to ``firm`` (see :data:`STAGE_NAMES`)."""
-        stage = np.where(self.awareness[firm] > 0, AWARE, UNAWARE).astype(np.int8)
+        stage = np.where(self.awareness[firm] >= self.recall_threshold, AWARE, UNAWARE).astype(np.int8)
         stage[self.lead_of == firm] = LEAD
         stage[(self.customer_of != NOBODY) & (self.customer_of != firm)] = RIVAL_CUSTOMER
         stage[self.customer_of == firm] = CUSTOMER
@@ -113,20 +121,22 @@ class ConsumerState:
     def stage_counts(self) -> dict[str, np.ndarray]:
         """Per firm: unaware, aware, leads, customers (summing to n), and customers of rivals.
 
+        Aware means awareness at or above the recall threshold (see :attr:`recall_threshold`).
         Counts aware consumers over the whole row once, then moves the few leads and customers
         out of it, so the cost is one pass over the awareness array.
         """
         firms = self.firms
-        aware_any = np.count_nonzero(self.awareness, axis=1).astype(np.int64)
+        recall = self.recall_threshold
+        aware_any = np.count_nonzero(self.awareness >= recall, axis=1).astype(np.int64)
         leads_idx = np.flatnonzero(self.lead_of != NOBODY)
         customers_idx = np.flatnonzero(self.customer_of != NOBODY)
         lead_firm = self.lead_of[leads_idx].astype(np.int64)
         customer_firm = self.customer_of[customers_idx].astype(np.int64)
         leads = np.bincount(lead_firm, minlength=firms)
         customers = np.bincount(customer_firm, minlength=firms)
-        aware_leads = np.bincount(lead_firm, weights=self.awareness[lead_firm, leads_idx] > 0, minlength=firms)
+        aware_leads = np.bincount(lead_firm, weights=self.awareness[lead_firm, leads_idx] >= recall, minlength=firms)
         aware_customers = np.bincount(
-            customer_firm, weights=self.awareness[customer_firm, customers_idx] > 0, minlength=firms
+            customer_firm, weights=self.awareness[customer_firm, customers_idx] >= recall, minlength=firms
         )
         aware = aware_any - aware_leads.astype(np.int64) - aware_customers.astype(np.int64)
         unaware = self.size - aware - leads - customers

@@ -44,6 +44,7 @@ def firms(draw, index):
         "sales": {
             "salespeople": draw(st.integers(0, 4)),
             "cycle_steps": draw(st.integers(1, 6)),
+            "cycle_cv": draw(st.sampled_from([0.0, 0.5, 1.0])),
             "policy": draw(st.sampled_from(["fifo", "best_score", "newest"])),
             "discount": draw(st.sampled_from([0.0, 0.2])),
             "commission": draw(st.sampled_from([0.0, 0.1, 0.3])),
@@ -67,6 +68,7 @@ def scenarios(draw):
                 "lead_patience": draw(st.integers(1, 10)),
                 "lead_cooldown": draw(st.integers(0, 5)),
                 "churn_rate": draw(st.sampled_from([0.0, 0.05])),
+                "delay_cv": draw(st.sampled_from([0.0, 1.0])),
                 "referral_share": draw(st.sampled_from([0.0, 0.5])),
                 "willingness_to_pay": 100.0,
             },
@@ -80,6 +82,11 @@ def scenarios(draw):
                 "lift": draw(probability),
             },
             "firms": [draw(firms(index)) for index in range(count)],
+            "seeding": {
+                "share": draw(st.sampled_from([0.0, 0.1])),
+                "by": draw(st.sampled_from(["random", "degree"])),
+                "firm": draw(st.integers(0, count - 1)),
+            },
         }
     )
 
@@ -130,11 +137,14 @@ def test_invariants_hold_at_every_step(scenario, seed, steps):
         assert (rows["marketing_spend"] <= budget * (1 + 1e-9) + 1e-9).all(), "no firm spends more than its budget"
         for channel, share in zip(CHANNELS, firm.marketing.mix.shares()):
             assert (rows[f"spend_{channel}"] <= budget * share * (1 + 1e-9) + 1e-9).all()
-        # Capacity: each salesperson resolves at most one lead per cycle.
+        # Capacity: each salesperson resolves one lead per cycle; cycles are drawn per deal, so the
+        # cycles of the deals resolved fit in the steps worked, and with fixed cycles (cycle_cv = 0)
+        # a salesperson resolves at most steps // cycle leads.
         capacity = 0
         for person in model.salespeople[f]:
-            cycle = person.cycle_steps()
-            assert person.deals_attempted <= steps // cycle
-            capacity += steps // cycle
+            assert person.deals_attempted <= person.cycles_completed_steps <= person.busy_steps <= steps
+            if firm.sales.cycle_cv == 0:
+                assert person.deals_attempted <= steps // person.cycle_steps()
+            capacity += person.deals_attempted
         assert rows["cumulative_new_customers_sales"].iloc[-1] <= capacity
         assert rows["cumulative_deals_won"].iloc[-1] == rows["cumulative_new_customers_sales"].iloc[-1]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import numpy as np
 import pytest
 
 from funnelsim import MarketModel, ScenarioError, load_scenario
@@ -148,8 +149,21 @@ def test_bass_section_is_checked_against_the_frictionless_settings():
     assert bass.bass.p == pytest.approx(0.0025) and bass.bass.q == pytest.approx(0.0317)
     with pytest.raises(ScenarioError, match="market.awareness_decay: the Bass limit needs 0.0"):
         load_scenario("bass", {"market.awareness_decay": 0.1})
+    # p and q alone drive the limit: the loader derives beta and the media budget from them ...
+    driven = load_scenario("bass", {"bass.q": 0.05, "bass.p": 0.01})
+    assert driven.word_of_mouth.beta == 0.05
+    assert driven.firms[0].marketing.budget_per_step == pytest.approx(-np.log(0.99) * 100_000 * 10.0 / 1000)
+    # ... and a setting given another value is refused, not silently replaced.
     with pytest.raises(ScenarioError, match="word_of_mouth.beta: the Bass limit needs 0.05"):
-        load_scenario("bass", {"bass.q": 0.05})
+        load_scenario("bass", {"bass.q": 0.05, "word_of_mouth.beta": 0.2})
+    # The same on a scenario already loaded: its derived settings follow new p and q ...
+    again = load_scenario(bass, {"bass.q": 0.4})
+    assert again.word_of_mouth.beta == 0.4 and again.market.in_market_share == 1.0
+    # ... and leaving the limit (bass = None) keeps them as they were.
+    left = load_scenario(bass, {"bass": None, "firms.0.price": 60.0})
+    assert left.bass is None and left.word_of_mouth.beta == bass.word_of_mouth.beta and left.market.in_market_share == 1.0
+    # Any network: the network Bass model.
+    assert load_scenario("bass", {"network.kind": "ring", "network.k": 2}).network.kind == "ring"
 
 
 def test_a_bad_scenario_builds_nothing():
