@@ -291,6 +291,7 @@ def switch_leads(
         return
     movers = again[moved]
     ledger.add_per_firm("leads_lost_to_rival", current[moved])
+    ledger.add_per_firm("switch_wait_total", current[moved], step - state.lead_since[movers])
     ledger.add_per_firm("leads_won_from_rival", best[moved].astype(np.int64))
     state.lead_of[movers] = best[moved]
     state.lead_since[movers] = step

@@ -57,6 +57,7 @@ OTHER_ITEMS = (
     "new_customers_prospected",
     "leads_won_from_rival",
     "leads_lost_to_rival",
+    "switch_wait_total",
 )
 
 ITEMS = OTHER_ITEMS + COST_ITEMS
