@@ -3,6 +3,8 @@
 Capacity is the binding fact: a salesperson resolves one lead per cycle, each cycle drawn per
 deal around a mean of ``cycle`` steps, so a firm with S salespeople closes on average at most
 S / cycle deals per step however many leads it has.
+A salesperson with no lead to take prospects (``MarketModel._prospect``); a prospect who agrees to
+a meeting is taken like any lead, flagged ``prospected`` so a won deal is counted as prospected.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Salesperson(mesa.Agent):
         self.lead = NOBODY  # consumer row being worked, or NOBODY when idle
         self.steps_left = 0
         self.lead_wait = 0  # steps the current lead waited before being taken
+        self.prospected = False  # the current lead was found by cold outreach
         self.deals_won = 0
         self.deals_attempted = 0
         self.busy_steps = 0
@@ -46,9 +49,10 @@ class Salesperson(mesa.Agent):
         factor = max(0.0, 1.0 - sales.commission_speedup * sales.commission / 0.1)
         return max(1, math.ceil(sales.cycle_steps * factor - 1e-9))
 
-    def take(self, lead: int) -> None:
+    def take(self, lead: int, prospected: bool = False) -> None:
         state = self.model.consumers
         self.lead = int(lead)
+        self.prospected = prospected
         # A drawn cycle per deal (gamma around the mean, at least a step), so salespeople hired
         # together do not finish in lock-step forever.
         self.cycle_length = int(draw_delays(self.cycle_steps(), self.firm.sales.cycle_cv, 1, self.model.rng, minimum=1)[0])
@@ -63,7 +67,7 @@ class Salesperson(mesa.Agent):
         lead = self.lead
         effort = 1.0 + firm.sales.commission_effort * firm.sales.commission
         keen = 0.5 + 0.5 * state.awareness[self.firm_index, lead]
-        price_ok = acceptance(paid_price(firm), state.willingness_to_pay[lead : lead + 1], market.price_elasticity)[0]
+        price_ok = acceptance(paid_price(firm), state.willingness_to_pay[lead : lead + 1], market.price_scale)[0]
         freshness = 0.5 ** (self.lead_wait / market.lead_half_life)
         quality = 0.5 + 0.5 * firm.quality
         return float(min(1.0, self.skill * effort * quality * keen * price_ok * freshness))
@@ -91,6 +95,8 @@ class Salesperson(mesa.Agent):
             ledger.add("new_customers_sales", f, 1)
             ledger.add("revenue_sales", f, revenue)
             ledger.add("commissions", f, revenue * self.firm.sales.commission)
+            if self.prospected:
+                ledger.add("new_customers_prospected", f, 1)
         else:
             end_lead(state, lead, model.scenario.market, model.steps, model.rng)
         self.lead = NOBODY

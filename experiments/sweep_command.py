@@ -195,6 +195,9 @@ def resolve_sweep_path(argument: str) -> Path:
     studies = built_in_studies()
     if argument in studies:
         return studies[argument]
+    if argument == "elasticities":
+        # Not a sweep file: it pairs runs and computes intervals, so it has its own command.
+        raise UsageError("elasticities: run it with 'funnelsim elasticities [SCENARIO]' (see --help)")
     hint = f"; for the file, write ./{argument}" if Path(argument).exists() else ""
     raise UsageError(
         f"{argument}: no such built-in study{did_you_mean(argument, studies)} "

@@ -380,6 +380,7 @@ def capacity_row(
         "market.lead_half_life": 1e9,  # and waiting does not cool a lead, so every close succeeds
         "firms.0.sales.skill": 1.0,
         "firms.0.sales.cycle_steps": cycle,
+        "firms.0.sales.prospecting": False,  # every sale comes from the Bass market's own leads
     }
     # A lead taken at once is closed at the end of its cycle: cycle - 1 steps after it formed.
     reached_ref, customers_ref = delayed_map(p, q, consumers, steps, cycle - 1)

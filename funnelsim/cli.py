@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "funnelsim.experiments.sweep_command",  # sweep, analyze
     "funnelsim.experiments.compare_command",  # compare
     "funnelsim.experiments.studies_command",  # studies
+    "funnelsim.experiments.elasticities",  # elasticities
     "funnelsim.viz.serve_command",  # serve
     "funnelsim.experiments.optimization.command",  # optimize
     "funnelsim.experiments.calibration.command",  # calibrate

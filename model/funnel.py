@@ -19,11 +19,22 @@ from funnelsim.model.state import NOBODY, ConsumerState, beta_draws
 REFERRED_AWARENESS = 0.9
 
 
-def acceptance(price: float, willingness_to_pay: np.ndarray, elasticity: float) -> np.ndarray:
-    """Chance a consumer accepts a price: 1 up to their willingness to pay, then (wtp/price)^e."""
+def acceptance(price: float, willingness_to_pay: np.ndarray, scale: float) -> np.ndarray:
+    """Chance a consumer accepts a price: 1 / (1 + exp((price / wtp - 1) / scale)).
+
+    A logistic in the price relative to the consumer's willingness to pay, so a price change
+    moves every consumer's chance (a consumer's own price elasticity is
+    -(price / wtp) (1 - acceptance) / scale), strongest around price = wtp. ``scale = 0`` is the
+    sharp cut-off: 1 up to the willingness to pay, 0 above it. A free product is always accepted.
+    """
     if price <= 0:
         return np.ones_like(willingness_to_pay)
-    return np.minimum(1.0, (willingness_to_pay / price) ** elasticity)
+    relative = price / willingness_to_pay - 1.0
+    if scale <= 0:
+        return (relative <= 0).astype(float)
+    # exp overflows to inf far above the willingness to pay, which gives the right limit, 0.
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(relative / scale))
 
 
 def paid_price(firm: Firm) -> float:
@@ -114,7 +125,7 @@ def form_leads(
     wtp = state.willingness_to_pay[free]
     utility = np.stack(
         [
-            np.log(awareness[f] * max(firm.quality, 1e-9) * acceptance(paid_price(firm), wtp, market.price_elasticity) + 1e-300)
+            np.log(awareness[f] * max(firm.quality, 1e-9) * acceptance(paid_price(firm), wtp, market.price_scale) + 1e-300)
             for f, firm in enumerate(firms)
         ]
     )
@@ -139,7 +150,7 @@ def self_serve(state: ConsumerState, firms: list[Firm], market: Market, ledger: 
     for f, firm in enumerate(firms):
         mine = lead_firm == f
         chance[mine] = market.self_serve_rate * acceptance(
-            paid_price(firm), state.willingness_to_pay[waiting[mine]], market.price_elasticity
+            paid_price(firm), state.willingness_to_pay[waiting[mine]], market.price_scale
         )
     buyers = waiting[rng.random(waiting.size) < chance]
     for f, firm in enumerate(firms):
@@ -239,3 +250,49 @@ def churn(state: ConsumerState, market: Market, ledger: Ledger, step: int, rng: 
     state.satisfaction[leaving] = 0.0
     state.next_lead_step[leaving] = step + draw_delays(market.lead_cooldown, market.delay_cv, leaving.size, rng)
     state.patience[leaving] = draw_delays(market.lead_patience, market.delay_cv, leaving.size, rng, minimum=1)
+
+
+def switch_leads(
+    state: ConsumerState, firms: list[Firm], market: Market, ledger: Ledger, step: int, rng: np.random.Generator
+) -> None:
+    """Competition at the point of purchase: a waiting lead may move to a rival's queue.
+
+    Each waiting lead (in a queue, not yet with a salesperson) weighs the firms again with chance
+    ``switch_rate`` per step, by the same logit choice as at lead formation: attractiveness
+    awareness x quality x price acceptance times a Gumbel taste factor, over the firm it waits
+    for and every rival it could become a lead of (reachable, awareness at or above its
+    threshold). If a rival wins, the lead leaves its queue and joins the rival's, waiting from
+    this step. A lead already with a salesperson is not poached: the sale is under way.
+    """
+    if len(firms) < 2 or market.switch_rate == 0:
+        return
+    waiting = state.waiting_leads()
+    if waiting.size == 0:
+        return
+    again = waiting[rng.random(waiting.size) < market.switch_rate]
+    if again.size == 0:
+        return
+    current = state.lead_of[again].astype(np.int64)
+    awareness = state.awareness[:, again]
+    eligible = state.reachable[:, again] & (awareness > 0) & (awareness >= state.threshold[again])
+    eligible[current, np.arange(again.size)] = True
+    wtp = state.willingness_to_pay[again]
+    utility = np.stack(
+        [
+            np.log(awareness[f] * max(firm.quality, 1e-9) * acceptance(paid_price(firm), wtp, market.price_scale) + 1e-300)
+            for f, firm in enumerate(firms)
+        ]
+    )
+    utility += rng.gumbel(size=utility.shape)
+    utility[~eligible] = -np.inf
+    best = utility.argmax(axis=0)
+    moved = best != current
+    if not moved.any():
+        return
+    movers = again[moved]
+    ledger.add_per_firm("leads_lost_to_rival", current[moved])
+    ledger.add_per_firm("switch_wait_total", current[moved], step - state.lead_since[movers])
+    ledger.add_per_firm("leads_won_from_rival", best[moved].astype(np.int64))
+    state.lead_of[movers] = best[moved]
+    state.lead_since[movers] = step
+    state.referred_by[movers] = NOBODY

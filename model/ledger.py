@@ -51,6 +51,13 @@ OTHER_ITEMS = (
     "salesperson_busy",
     *(f"revenue_first_touch_{name}" for name in TOUCH_NAMES),
     *(f"revenue_last_touch_{name}" for name in TOUCH_NAMES),
+    # Outbound prospecting and competition for waiting leads (kept last so earlier columns keep their place).
+    "prospect_contacts",
+    "leads_prospected",
+    "new_customers_prospected",
+    "leads_won_from_rival",
+    "leads_lost_to_rival",
+    "switch_wait_total",
 )
 
 ITEMS = OTHER_ITEMS + COST_ITEMS

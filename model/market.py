@@ -8,9 +8,11 @@ itself, so no result depends on the order agents are stored in):
 3. decay       - awareness fades (jingle listeners more slowly);
 4. cold leads  - leads that waited past their patience drop back to aware;
 5. lead formation - interested in-market consumers join the most attractive firm's queue;
+   (and waiting leads may move to the queue of a rival they now prefer);
 6. self-serve  - waiting leads may buy on their own;
-7. sales       - idle salespeople take leads by the firm's policy, every busy one works a step
-                 and, at the end of its cycle, closes or loses the lead;
+7. sales       - idle salespeople take leads by the firm's policy, those still idle prospect
+                 (cold outreach), every busy one works a step and, at the end of its cycle,
+                 closes or loses the lead;
 8. referrals   - this step's new customers refer neighbours (firms with a referral package);
 9. churn       - customers may leave;
 10. accounting - pay, totals, and one row per firm collected.
@@ -35,7 +37,7 @@ from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summ
 from funnelsim.model.network import CompleteNetwork, build_network
 from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.seeding import seed_customers
-from funnelsim.model.state import ConsumerState, beta_draws
+from funnelsim.model.state import NOBODY, ConsumerState, beta_draws
 
 
 def _value(model: MarketModel, column: str, firm: int) -> float:
@@ -218,6 +220,7 @@ class MarketModel(mesa.Model):
         # 4-6. leads and self-serve
         funnel.expire_cold_leads(state, sc.market, ledger, step, self.rng)
         funnel.form_leads(state, sc.firms, sc.market, ledger, step, self.rng)
+        funnel.switch_leads(state, sc.firms, sc.market, ledger, step, self.rng)
         funnel.self_serve(state, sc.firms, sc.market, ledger, step, self.rng)
         # 7. sales
         self._sell(step)
@@ -245,10 +248,57 @@ class MarketModel(mesa.Model):
                     person.take(lead)
                     self.ledger.add("leads_taken", f, 1)
                     self.ledger.add("lead_wait_total", f, person.lead_wait)
+                if len(idle) > len(chosen) and self.scenario.firms[f].sales.prospecting:
+                    self._prospect(f, idle[len(chosen) :], step)
             for person in people:
                 if not person.idle:
                     self.ledger.add("salesperson_busy", f, 1)
                 person.step()
+
+    def _prospect(self, f: int, idle: list[Salesperson], step: int) -> None:
+        """Outbound prospecting: each idle salesperson calls consumers who are nobody's lead or
+        customer, one at a time, until one agrees to a meeting or the step's contacts run out.
+
+        A contact is drawn at random from the firm's reachable consumers who are free (no lead,
+        no customer of any firm, not cooling down); it agrees with chance ``prospect_response x
+        price acceptance`` if in the market, never otherwise. The one who agrees becomes the
+        firm's lead and is worked at once by the salesperson who found them. Every salesperson
+        draws the same number of numbers whatever happens, so runs stay comparable (common
+        random numbers).
+        """
+        state, firm, market = self.consumers, self.scenario.firms[f], self.scenario.market
+        sales = firm.sales
+        free = np.flatnonzero(
+            state.reachable[f]
+            & (state.customer_of == NOBODY)
+            & (state.lead_of == NOBODY)
+            & (state.next_lead_step <= step)
+        )
+        contacts = sales.prospect_contacts
+        for person in idle:
+            picks = self.rng.integers(0, max(free.size, 1), contacts)
+            draws = self.rng.random(contacts)
+            if free.size == 0:
+                continue
+            called = free[picks]
+            # Someone another salesperson signed up a moment ago is no longer free.
+            still_free = state.lead_of[called] == NOBODY
+            chance = sales.prospect_response * state.in_market[called] * still_free
+            chance *= funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[called], market.price_scale)
+            agreed = np.flatnonzero(draws < chance)
+            made = contacts if agreed.size == 0 else int(agreed[0]) + 1
+            self.ledger.add("prospect_contacts", f, made)
+            if agreed.size == 0:
+                continue
+            prospect = int(called[agreed[0]])
+            state.lead_of[prospect] = f
+            state.lead_since[prospect] = step
+            state.referred_by[prospect] = NOBODY
+            # Agreeing to a meeting makes the prospect at least as keen as their interest threshold.
+            state.awareness[f, prospect] = max(state.awareness[f, prospect], state.threshold[prospect])
+            person.take(prospect, prospected=True)
+            self.ledger.add("leads_created", f, 1)
+            self.ledger.add("leads_prospected", f, 1)
 
     def _by_policy(self, f: int, leads: np.ndarray, count: int) -> np.ndarray:
         """The ``count`` leads an idle salesforce takes first, in order."""
@@ -262,7 +312,7 @@ class MarketModel(mesa.Model):
             key = -state.lead_since[leads].astype(float)
         else:  # best_score: keenest, best-fitting leads first
             firm, market = self.scenario.firms[f], self.scenario.market
-            fit = funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[leads], market.price_elasticity)
+            fit = funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[leads], market.price_scale)
             key = -(state.awareness[f, leads] * fit)
         count = min(count, leads.size)
         # Stable order: ties go to the lower consumer row, so results do not depend on sorting luck.

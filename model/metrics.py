@@ -73,6 +73,7 @@ def _is_count(column: str) -> bool:
         "unsubscribes",
         "consumers_reached",
         "salesperson_busy",
+        "prospect_contacts",
     }
 
 
@@ -180,14 +181,19 @@ def summarize(table: pd.DataFrame) -> pd.DataFrame:
     summary["utilization"] = grouped["utilization"].mean()
     summary["mean_queue_length"] = grouped["queue_length"].mean()
     waits = ["lead_wait_total", "leads_taken", "self_serve_wait_total", "new_customers_self_serve", "cold_wait_total", "leads_cold"]
+    waits += ["switch_wait_total", "leads_lost_to_rival", "leads_won_from_rival", "leads_prospected"]
     sums = grouped[[*waits, *_attribution_columns()]].sum()
     summary["mean_lead_wait"] = _ratio(sums["lead_wait_total"], sums["leads_taken"])
     # Every way out of the queue, for Little's law: steps counted from joining to leaving it.
     summary["mean_wait_self_serve"] = _ratio(sums["self_serve_wait_total"], sums["new_customers_self_serve"])
     summary["mean_wait_cold"] = _ratio(sums["cold_wait_total"], sums["leads_cold"])
-    left = sums["leads_taken"] + sums["new_customers_self_serve"] + sums["leads_cold"]
-    summary["mean_queue_wait"] = _ratio(sums["lead_wait_total"] + sums["self_serve_wait_total"] + sums["cold_wait_total"], left)
-    summary["lead_arrival_rate"] = _ratio(last["cumulative_leads_created"], last["step"])
+    # A lead that moves to a rival leaves this queue (after its wait) and arrives in the rival's;
+    # a prospect is worked at once and never joins a queue.
+    left = sums["leads_taken"] + sums["new_customers_self_serve"] + sums["leads_cold"] + sums["leads_lost_to_rival"]
+    waited = sums["lead_wait_total"] + sums["self_serve_wait_total"] + sums["cold_wait_total"] + sums["switch_wait_total"]
+    summary["mean_queue_wait"] = _ratio(waited, left)
+    arrivals = last["cumulative_leads_created"] - sums["leads_prospected"] + sums["leads_won_from_rival"]
+    summary["lead_arrival_rate"] = _ratio(arrivals, last["step"])
     for column in _attribution_columns():
         summary[column] = sums[column]
     return summary.reset_index()

@@ -60,10 +60,13 @@ class Market(Section):
     willingness_to_pay_spread: NonNegative = Field(
         0.4, description="Log-normal sigma of willingness to pay; 0 makes everyone equal (placeholder)."
     )
-    price_elasticity: NonNegative = Field(
-        2.62,
-        description="How fast acceptance falls once price exceeds willingness to pay: "
-        "acceptance = (wtp / price) ** elasticity. Mean of 1,851 estimates (Bijmolt, van Heerde & Pieters 2005).",
+    price_scale: NonNegative = Field(
+        0.07,
+        description="Spread of price acceptance relative to willingness to pay: a consumer accepts the paid "
+        "price with chance 1 / (1 + exp((price / wtp - 1) / price_scale)), so every consumer responds to a "
+        "price change; 0 is a sharp cut-off at wtp. Calibrated so that the baseline's price elasticity of "
+        "customers lies inside the published range (mean -2.62 of 1,851 estimates, Bijmolt, van Heerde & "
+        "Pieters 2005); see the `elasticities` study.",
     )
     susceptibility: Probability = Field(
         0.5, description="Mean chance-scale at which a consumer takes in word of mouth (placeholder)."
@@ -123,6 +126,11 @@ class Market(Section):
         description="Coefficient of variation of each lead's patience and each cooldown, drawn per event from a "
         "gamma distribution with the configured mean (1: exponential, the memoryless patience of the Erlang-A "
         "queue, Garnett, Mandelbaum & Reiman 2002; 0: fixed delays, which make echo cycles).",
+    )
+    switch_rate: Probability = Field(
+        0.05,
+        description="Chance per step that a waiting lead weighs the firms again with the lead-formation choice "
+        "and moves to the queue of a rival it now prefers (competition at the point of purchase; placeholder).",
     )
     referral_share: Probability = Field(
         0.1,
@@ -297,6 +305,24 @@ class Sales(Section):
     referral_reward: NonNegative = Field(
         0.0,
         description="Paid to a customer for each referred neighbour who buys; 0 means no referral package (off by default).",
+    )
+    prospecting: bool = Field(
+        True,
+        description="Idle salespeople prospect: with no waiting lead they contact consumers who are nobody's "
+        "lead or customer (cold outreach) until one agrees to a meeting, then work that prospect like a lead. On by default (a choice: "
+        "salespeople without leads do prospect; turn it off to see sales that only work marketing's leads).",
+    )
+    prospect_contacts: PositiveCount = Field(
+        40,
+        description="Cold contacts a prospecting salesperson makes per step: practitioner figures of 33-52 "
+        "calls per salesperson per day (vendor reports, low authority; placeholder).",
+    )
+    prospect_response: Probability = Field(
+        0.01,
+        description="Chance that an in-market consumer who accepts the price agrees to a meeting when contacted "
+        "cold (out-of-market consumers never do). With 30% in market this gives about 0.3% of contacts, "
+        "the calls-to-appointments rate of Baylor University's Keller Center cold-calling study (2012: "
+        "19 appointments from 6,264 calls); placeholder for other markets.",
     )
 
 
@@ -473,6 +499,7 @@ def bass_derived_settings(p: float, q: float, consumers: int, cost_per_thousand:
         "market.self_serve_rate": 1.0,
         "market.churn_rate": 0.0,
         "market.willingness_to_pay_spread": 0.0,
+        "market.price_scale": 0.0,
         "word_of_mouth.form": "fraction",
         "word_of_mouth.beta": q,
         "word_of_mouth.aware_weight": 0.0,

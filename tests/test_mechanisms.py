@@ -15,6 +15,16 @@ from funnelsim.model.scenario import Market
 
 NO_MARKETING = {"firms.0.marketing.budget_per_step": 0.0, "firms.1.marketing.budget_per_step": 0.0}
 NO_SALES = {"firms.0.sales.salespeople": 0, "firms.1.sales.salespeople": 0}
+NO_PROSPECTING = {"firms.0.sales.prospecting": False, "firms.1.sales.prospecting": False}
+# The baseline is calibrated so that marketing reaches most in-market consumers' interest (for its
+# published advertising elasticity); tests of what happens to free consumers (referrals, a queue
+# that grows with the budget) use the weaker awareness it had before, where many stay free.
+UNSATURATED = {
+    "market.interest_threshold": 0.5,
+    "firms.0.marketing.media.lift": 0.05,
+    "firms.1.marketing.media.lift": 0.05,
+    "firms.0.marketing.jingles.lift": 0.05,
+}
 
 
 def run(small_baseline, overrides, seed=1, consumers=300, steps=60):
@@ -23,7 +33,8 @@ def run(small_baseline, overrides, seed=1, consumers=300, steps=60):
 
 
 def test_no_marketing_and_no_initial_awareness_means_nobody_ever_hears(small_baseline):
-    _, table = run(small_baseline, {**NO_MARKETING, "market.initial_awareness": 0.0})
+    # Salespeople's cold calls would make people aware; without them nobody ever hears.
+    _, table = run(small_baseline, {**NO_MARKETING, **NO_PROSPECTING, "market.initial_awareness": 0.0})
     assert table["aware"].sum() == table["leads"].sum() == table["customers"].sum() == 0
     assert (table["unaware"] == 300).all()
 
@@ -93,7 +104,7 @@ def test_more_salespeople_close_more_when_leads_are_plentiful(small_baseline):
 def test_salesforce_capacity_caps_closes_however_much_marketing_makes_leads(small_baseline):
     tables = {}
     for budget in (50.0, 5000.0):
-        overrides = {"firms.0.marketing.budget_per_step": budget, "market.self_serve_rate": 0.0, "firms.0.sales.cycle_cv": 0.0}
+        overrides = {**UNSATURATED, "firms.0.marketing.budget_per_step": budget, "market.self_serve_rate": 0.0, "firms.0.sales.cycle_cv": 0.0}
         _, table = run(small_baseline, overrides, consumers=2000, steps=90)
         tables[budget] = table[table["firm"] == "Loudmouth"]
     loud = tables[5000.0]
@@ -104,7 +115,7 @@ def test_salesforce_capacity_caps_closes_however_much_marketing_makes_leads(smal
 
 
 def test_discounts_raise_the_close_rate_and_lower_revenue_per_sale(small_baseline):
-    # Price well above most consumers' willingness to pay, so acceptance (wtp/price)^2.62 binds.
+    # Price well above most consumers' willingness to pay, so price acceptance binds.
     base = {
         **PLENTY_OF_LEADS,
         "firms.0.price": 4000.0,
@@ -139,7 +150,7 @@ def test_referral_packages_bring_warm_leads_and_pay_for_referred_buyers(small_ba
     # Referred leads join the queue after the sales phase, so they wait at least a day: with the
     # default 4-hour half-life that costs them 59/60 of their chance. This test is about the
     # referral bookkeeping, so leads here cool over two weeks instead.
-    overrides = {"firms.1.sales.referral_reward": 100.0, "market.referral_share": 0.5, "market.lead_half_life": 14.0}
+    overrides = {**UNSATURATED, "firms.1.sales.referral_reward": 100.0, "market.referral_share": 0.5, "market.lead_half_life": 14.0}
     _, table = run(small_baseline, overrides, consumers=2000, steps=120)
     closer = table[table["firm"] == "Closer"]
     assert closer["leads_referred"].sum() > 0

@@ -47,7 +47,8 @@ TWO_LEVERS = {
                 "mix": {"email": 0.0, "blogging": 0.0, "media": 1.0, "jingles": 0.0},
                 "media": {"cost_per_thousand": 100.0, "lift": 0.2},
             },
-            "sales": {"salary": 20.0, "cycle_steps": 4, "skill": 0.6},
+            # No cold calls: all-sales then sells nothing, so the grid's ends are clearly worse.
+            "sales": {"salary": 20.0, "cycle_steps": 4, "skill": 0.6, "prospecting": False},
             "budget": {"total_per_step": 100.0, "marketing_share": 0.9},
         }
     ],

@@ -8,7 +8,13 @@ import pytest
 
 from funnelsim import MarketModel, ScenarioError, load_scenario
 
-SILENT = {"firms.0.marketing.budget_per_step": 0.0, "firms.1.marketing.budget_per_step": 0.0}
+# No marketing and no cold calls (a prospected consumer becomes aware of the firm).
+SILENT = {
+    "firms.0.marketing.budget_per_step": 0.0,
+    "firms.1.marketing.budget_per_step": 0.0,
+    "firms.0.sales.prospecting": False,
+    "firms.1.sales.prospecting": False,
+}
 
 
 def model_with(small_baseline, overrides, consumers=2000, seed=3):
