@@ -259,11 +259,15 @@ STEP_ORDER = (
     "Word of mouth: aware consumers and customers talk to their network neighbours.",
     "Decay: awareness fades; below a floor a consumer forgets the firm.",
     (
-        "Leads: leads that waited too long go cold; aware consumers who need the product and pass "
-        "their interest threshold become leads of the firm they prefer."
+        "Leads: leads that waited their own patience go cold; aware consumers who need the product and pass "
+        "their interest threshold become leads of the firm they prefer; a few waiting leads switch to a "
+        "rival they now prefer."
     ),
     "Self-serve: a few waiting leads buy without a salesperson.",
-    "Sales: idle salespeople take leads by the firm's policy, work them for a sales cycle, then close or lose them.",
+    (
+        "Sales: idle salespeople take leads by the firm's policy, work them for a sales cycle, then close or "
+        "lose them; with no lead waiting, they call consumers cold (prospecting)."
+    ),
     "Referrals and churn: rewarded customers bring neighbours in as warm leads; some customers leave.",
     "Accounting: pay, commissions, revenue and profit are booked; the row of the run table is recorded.",
 )
