@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks import report
-from benchmarks.scale import scale_run, ten_million
-from benchmarks.step_cost import growth_summary, mesa_comparison, step_cost
 from benchmarks.engine_throughput import engine_throughput
+from benchmarks.scale import scale_run, ten_million
 from benchmarks.small_models import small_models
+from benchmarks.step_cost import growth_summary, mesa_comparison, step_cost
 from benchmarks.sweep_throughput import sweep_throughput
 from benchmarks.timing import machine_description
 

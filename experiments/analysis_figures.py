@@ -13,10 +13,9 @@ over whatever the other parameters happened to be, which reads as a result and i
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import re
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -31,7 +31,6 @@ from tqdm import tqdm
 from funnelsim.experiments.executors import ExecutorHandle, open_executor
 from funnelsim.model.scenario import Scenario, load_scenario
 
-
 #: Largest seed accepted anywhere (run, sweep files, evaluate): seeds are stored in int64 columns
 #: and numpy's SeedSequence takes non-negative entropy.
 MAX_SEED = 2**63 - 1

@@ -31,8 +31,8 @@ from pandas.api.types import is_numeric_dtype
 
 from funnelsim.errors import UsageError
 from funnelsim.experiments.designs import Design, build_design
-from funnelsim.experiments.expressions import ExpressionError, evaluate_expression
 from funnelsim.experiments.engine import replication_stream
+from funnelsim.experiments.expressions import ExpressionError, evaluate_expression
 from funnelsim.experiments.sweep_spec import SweepSpec, toml_key
 from funnelsim.model.scenario import Scenario
 from funnelsim.suggest import did_you_mean

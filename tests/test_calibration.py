@@ -14,13 +14,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
+from funnelsim.cli import main
+from funnelsim.errors import UsageError
 from funnelsim.experiments.calibration.bass_keys import scenario_overrides
 from funnelsim.experiments.calibration.bass_nls import bass_adoptions, fit_bass
 from funnelsim.experiments.calibration.data import check_observed
 from funnelsim.model.scenario import load_scenario
-
-from funnelsim.cli import main
-from funnelsim.errors import UsageError
 
 TRUE_P, TRUE_Q, TRUE_M = 0.01, 0.4, 10_000.0
 PERIODS = 15

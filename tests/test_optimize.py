@@ -22,8 +22,7 @@ from hypothesis import strategies as st
 from funnelsim import load_scenario
 from funnelsim.errors import UsageError
 from funnelsim.experiments.engine import evaluate
-from funnelsim.experiments.optimization import optimize
-from funnelsim.experiments.optimization import trial_store
+from funnelsim.experiments.optimization import optimize, trial_store
 from funnelsim.experiments.optimization.constraints import violations
 from funnelsim.experiments.optimization.selection import near_optimal, probability_best
 from funnelsim.experiments.optimization.space import default_space, read_space_file

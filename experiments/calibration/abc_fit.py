@@ -31,12 +31,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from funnelsim.errors import UsageError
 from funnelsim.experiments.calibration.bass_keys import scenario_overrides
 from funnelsim.experiments.calibration.data import ObservedData, series_target
 from funnelsim.experiments.engine import EngineTask, run_task
 from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario
-
-from funnelsim.errors import UsageError
 
 LEVEL = 0.90
 DEFAULT_BUDGET = 600

@@ -10,14 +10,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from funnelsim import __version__
+from funnelsim.errors import UsageError
 from funnelsim.experiments.calibration import abc_fit, forecast
 from funnelsim.experiments.calibration.bass_keys import scenario_overrides
 from funnelsim.experiments.calibration.bass_nls import BassFit, fit_bass
 from funnelsim.experiments.calibration.data import ObservedData, load_observed
 from funnelsim.model.scenario import Scenario, load_scenario
-
-from funnelsim import __version__
-from funnelsim.errors import UsageError
 
 #: Posterior draws run for the band (each one replication with fresh noise).
 DEFAULT_DRAWS = 100

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from funnelsim.experiments.calibration.figures import plot_fit
-from funnelsim.experiments.results_folder import MARKER, atomic_directory
 
 from funnelsim import __version__
+from funnelsim.experiments.calibration.figures import plot_fit
+from funnelsim.experiments.results_folder import MARKER, atomic_directory
 
 
 def write_outputs(result, directory: Path, overwrite: bool = False) -> list[str]:

@@ -67,10 +67,10 @@ def register(subparsers) -> None:
 
 
 def optimize_command(args: argparse.Namespace) -> int:
-    from funnelsim.experiments.optimization.api import optimize
-    from funnelsim.experiments.optimization.trial_store import MANIFEST, partial_directory
     from funnelsim.arguments import parse_set_options
     from funnelsim.experiments.executors import sigterm_as_interrupt
+    from funnelsim.experiments.optimization.api import optimize
+    from funnelsim.experiments.optimization.trial_store import MANIFEST, partial_directory
 
     overrides = parse_set_options(args.set)
     seed = args.seed

@@ -81,7 +81,7 @@ def _region_figure(result, path: Path) -> Path:
     ):
         if len(rows):
             left.plot(x, scaled(rows).T, color=color, linewidth=width, alpha=alpha)
-    for i, (column, lo, hi) in enumerate(axes_spec):
+    for i, (_column, lo, hi) in enumerate(axes_spec):
         left.axvline(i, color="0.3", linewidth=0.6)
         left.annotate(f"{lo:g}", (i, 0), xytext=(2, -12), textcoords="offset points", fontsize=7)
         left.annotate(f"{hi:g}", (i, 1), xytext=(2, 4), textcoords="offset points", fontsize=7)

@@ -148,7 +148,7 @@ def _replay(study, saved: pd.DataFrame, distributions: dict[str, Any]) -> None:
     missing = [column for column in columns if column not in saved.columns]
     if missing:
         raise RuntimeError(f"saved trials lack coordinates {missing}")
-    for number, rows in saved.groupby("trial", sort=True):
+    for _trial, rows in saved.groupby("trial", sort=True):
         first = rows.iloc[0]
         params = {}
         for name, distribution in distributions.items():
