@@ -102,7 +102,7 @@ def run_command(args: argparse.Namespace) -> int:
     outcome, results = run_replications(
         scenario, args.replications, seed, directory,
         workers=args.workers, scheduler=getattr(args, "scheduler", None), overwrite=args.overwrite,
-        figures=not args.no_figures, progress=not args.quiet and sys.stderr.isatty(),
+        figures=not args.no_figures, progress=not args.quiet and sys.stderr.isatty(), max_runs=args.max_runs,
         options={"scenario": args.scenario, "set": args.set, "overrides": overrides, "source": source},
     )
 
@@ -138,6 +138,7 @@ def run_replications(
     figures: bool = True,
     progress: bool = False,
     options: dict | None = None,
+    max_runs: int | None = None,
 ):
     """Run ``replications`` of a validated scenario into a new results folder ``directory``,
     through the sweep machinery (a one-point plan); the folder appears whole or not at all."""
@@ -154,9 +155,14 @@ def run_replications(
     from funnelsim.experiments.sweep_runner import run_sweep
     from funnelsim.model.metrics import COLUMNS
 
+    from funnelsim.experiments.limits import check_largest_fits, check_run_count
+
+    # Sizes first: nothing is built, sampled or written for a request that cannot finish.
+    check_run_count(replications, f"--replications {replications}", max_runs)
+    count = workers or max(1, min(replications, os.cpu_count() or 1))
+    check_largest_fits([scenario], 1 if scheduler else count, scenario.name)
     steps = scenario.market.steps
     plan = make_run_plan(scenario, replications, seed, steps, tuple(COLUMNS))
-    count = workers or max(1, min(replications, os.cpu_count() or 1))
     manifest = {
         "kind": "run",
         "command": provenance.command_line(),

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import secrets
 import sys
 from importlib import resources
 from pathlib import Path
 
-from funnelsim.arguments import add_set_argument, check_run_arguments
+from funnelsim.arguments import add_max_runs_argument, add_set_argument, check_run_arguments
 from funnelsim.errors import UsageError
 from funnelsim.experiments.executors import sigterm_as_interrupt
 from funnelsim.experiments.provenance import command_line, now_utc
@@ -65,6 +66,11 @@ def register(subparsers) -> None:
         "--batch-size", type=int, default=200, metavar="N", help="runs per Parquet part file (written sooner when runs are slow)"
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_max_runs_argument(sweep)
+    sweep.add_argument(
+        "--allow-run-function", action="append", default=[], metavar="MODULE",
+        help="let the sweep file's run_function come from MODULE (a sweep file cannot import code on its own)",
+    )
     add_shrink_options(sweep)
     sweep.set_defaults(handler=run_sweep_command)
 
@@ -96,7 +102,7 @@ def register(subparsers) -> None:
 def run_sweep_command(args: argparse.Namespace) -> int:
     from funnelsim.experiments.executors import open_executor
     from funnelsim.experiments.results_store import ResultsStore, check_new_directory, read_design, read_manifest
-    from funnelsim.experiments.sweep_plan import load_run_function, make_plan
+    from funnelsim.experiments.sweep_plan import check_run_function_allowed, load_run_function, make_plan
     from funnelsim.experiments.sweep_runner import SweepAborted, run_sweep
     from funnelsim.experiments.sweep_spec import read_sweep_file
 
@@ -109,6 +115,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     # --replications is one of the settings above; --runs then fits the design to it.
     spec = shrink(spec, runs=args.shrink_runs, samples=args.shrink_samples)
     out = Path(args.out) if args.out else Path("results") / sweep_path.stem
+    from funnelsim.experiments.limits import check_run_count, design_size
+
+    # Counted from the settings, before the design is sampled or a folder made.
+    check_run_count(design_size(spec) * spec.replications, str(sweep_path), args.max_runs)
+    if spec.run_function:
+        check_run_function_allowed(spec.run_function, str(sweep_path), args.allow_run_function)
 
     manifest = None
     if args.resume:
@@ -123,6 +135,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         if not (out / "design.parquet").exists() or len(read_design(out)) != plan.n_points:
             raise UsageError(f"{out}: design.parquet does not match the sweep file")
     run_function = load_run_function(plan.run_function, str(sweep_path))
+    from funnelsim.experiments.limits import check_largest_fits
+    from funnelsim.experiments.sweep_plan import largest_point_scenarios
+
+    if not args.scheduler:
+        parallel = 1 if args.serial else (args.workers or os.cpu_count() or 1)
+        check_largest_fits(largest_point_scenarios(plan), min(parallel, plan.n_runs), str(sweep_path))
 
     with sigterm_as_interrupt(), open_executor(
         workers=args.workers,
