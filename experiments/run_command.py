@@ -96,7 +96,7 @@ def run_command(args: argparse.Namespace) -> int:
     check_run_arguments(args)
     scenario, overrides, source = scenario_from_arguments(args)
     directory = Path(args.out) if args.out else default_results_directory(scenario.name)
-    check_output_directory(directory, args.overwrite)
+    check_output_directory(directory, args.overwrite, kind="run")
 
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     outcome, results = run_replications(
