@@ -153,5 +153,5 @@ def parse_value(text: str) -> Any:
     """A TOML value (``3``, ``0.5``, ``true``, ``"text"``, ``[1, 2]``); anything else is the text itself."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
