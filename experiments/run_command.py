@@ -231,6 +231,13 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from funnelsim.experiments.results_store import damaged_folder
+
+    with damaged_folder(args.directory):
+        return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
     from funnelsim.experiments import run_outputs
     from funnelsim.experiments.figures import draw_figures
     from funnelsim.experiments.results import load_results

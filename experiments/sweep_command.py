@@ -100,6 +100,16 @@ def register(subparsers) -> None:
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
+    if not args.resume:
+        return _run_sweep(args)
+    from funnelsim.experiments.results_store import damaged_folder
+
+    out = args.out or f"results/{Path(args.sweep_file).stem}"
+    with damaged_folder(out, advice="; it cannot be resumed"):
+        return _run_sweep(args)
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
     from funnelsim.experiments.executors import open_executor
     from funnelsim.experiments.results_store import ResultsStore, check_new_directory, read_design, read_manifest
     from funnelsim.experiments.sweep_plan import check_run_function_allowed, load_run_function, make_plan
@@ -166,6 +176,14 @@ def run_sweep_command(args: argparse.Namespace) -> int:
                 outcome = run_sweep(plan, store, handle, run_function, batch_size=args.batch_size, progress=not args.quiet)
                 if outcome.remaining == 0:
                     store.update_manifest(finished_at=now_utc())
+            except OSError as error:
+                name = f" ({error.filename})" if error.filename else ""
+                print(
+                    f"funnelsim sweep: stopped: {error.strerror or error}{name}; finished runs are saved in {out}, "
+                    f"rerun with --resume when the problem is fixed",
+                    file=sys.stderr,
+                )
+                return EXIT_RUNS_FAILED
             except SweepAborted as error:
                 print(f"funnelsim sweep: stopped: {error}; finished runs are saved, rerun with --resume", file=sys.stderr)
                 return EXIT_RUNS_FAILED
@@ -194,7 +212,20 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 
 def run_analyze_command(args: argparse.Namespace) -> int:
+    from funnelsim.experiments.results_store import damaged_folder
+
+    with damaged_folder(args.directory):
+        return _analyze(args)
+
+
+def _analyze(args: argparse.Namespace) -> int:
     from funnelsim.experiments.analysis import analyze_sweep
+    from funnelsim.experiments.results_store import read_manifest
+
+    kind = read_manifest(args.directory).get("kind")
+    if kind != "sweep":
+        hint = "; `funnelsim report` redraws a run's figures" if kind == "run" else ""
+        raise UsageError(f"{args.directory}: not a sweep's results folder (kind {kind!r}){hint}")
 
     pair = tuple(args.heatmap) if args.heatmap else None
     report = analyze_sweep(Path(args.directory), output=args.output, figures=not args.no_figures, heatmap_pair=pair)

@@ -36,6 +36,9 @@ COMMAND_MODULES = (
 #: Exit code for bad input (a bad scenario, an unknown option value, a missing file).
 EXIT_BAD_INPUT = 2
 
+#: Exit code when the machine refuses (disk full, read-only folder, name too long).
+EXIT_OS_ERROR = 1
+
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr with exit code 2, like every
@@ -112,6 +115,19 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as error:
+        # Last resort for the machine saying no (disk full, read-only, name too long): one line
+        # naming the file, not a traceback. Nothing half-written remains (results folders are
+        # written under a temporary name and renamed when whole).
+        print(f"funnelsim {args.command}: error: {_os_error(error)}", file=sys.stderr)
+        return EXIT_OS_ERROR
+
+
+def _os_error(error: OSError) -> str:
+    """``strerror: filename`` (and the second file of a rename), whatever raised it."""
+    reason = error.strerror or " ".join(str(error).split()) or type(error).__name__
+    files = [str(name) for name in (error.filename, error.filename2) if name is not None]
+    return f"{reason}: {' -> '.join(files)}" if files else reason
 
 
 if __name__ == "__main__":
