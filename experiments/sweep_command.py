@@ -218,6 +218,20 @@ def run_analyze_command(args: argparse.Namespace) -> int:
         return _analyze(args)
 
 
+def _check_run_ids(directory: Path) -> None:
+    """Every stored run id must be one the manifest's design has: an edited or mixed-up table
+    would otherwise be analysed as if it belonged to this sweep."""
+    from funnelsim.experiments.results_store import read_manifest, read_runs
+
+    n_runs = int(read_manifest(directory)["n_runs"])
+    ids = read_runs(directory, columns=["run_id"])["run_id"]
+    if len(ids) and not (0 <= ids.min() and ids.max() < n_runs):
+        raise UsageError(
+            f"{directory}: damaged or edited results folder (run ids {ids.min()} to {ids.max()}, "
+            f"but the sweep has runs 0 to {n_runs - 1})"
+        )
+
+
 def _analyze(args: argparse.Namespace) -> int:
     from funnelsim.experiments.analysis import analyze_sweep
     from funnelsim.experiments.results_store import read_manifest
@@ -226,6 +240,7 @@ def _analyze(args: argparse.Namespace) -> int:
     if kind != "sweep":
         hint = "; `funnelsim report` redraws a run's figures" if kind == "run" else ""
         raise UsageError(f"{args.directory}: not a sweep's results folder (kind {kind!r}){hint}")
+    _check_run_ids(Path(args.directory))
 
     pair = tuple(args.heatmap) if args.heatmap else None
     report = analyze_sweep(Path(args.directory), output=args.output, figures=not args.no_figures, heatmap_pair=pair)

@@ -117,6 +117,13 @@ def check_run_arguments(args: argparse.Namespace) -> None:
         from funnelsim.experiments.limits import check_run_count
 
         check_run_count(replications, f"--replications {replications}", max_runs)
+    if getattr(args, "scheduler", None) is not None:
+        from funnelsim.experiments.executors import check_scheduler_address
+
+        try:
+            check_scheduler_address(args.scheduler)
+        except ImportError:  # no Dask: opening the executor says how to install it
+            pass
     if getattr(args, "out", None) == "":
         raise UsageError("--out '': give a folder name (or leave --out out for the default)")
     timeout = getattr(args, "connect_timeout", None)
