@@ -162,7 +162,7 @@ class SweepSpec(_Table):
 
     description: str = Field("", description="One line saying what the sweep asks.")
     scenario: str = Field(..., min_length=1, description="Base scenario: a built-in name or a TOML file.")
-    steps: Annotated[int, Field(ge=1)] | None = Field(
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
         None, description="Steps per run; the scenario's market.steps when left out."
     )
     replications: Annotated[int, Field(ge=1)] = Field(1, description="Runs per design point, each with its own seed.")

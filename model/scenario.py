@@ -41,6 +41,7 @@ MAX_CONSUMERS = 100_000_000
 MAX_STAFF = 100_000
 MAX_MONEY = 1e12
 MAX_NAME = 80
+MAX_STEPS = 10_000_000  # a run keeps a row per step and firm: more cannot be held, let alone read
 
 
 class Section(BaseModel):
@@ -55,7 +56,7 @@ class Market(Section):
     consumers: Annotated[int, Field(ge=1, le=MAX_CONSUMERS)] = Field(
         2000, description="Number of consumers (network nodes); the model's size, a choice, not a market figure."
     )
-    steps: Count = Field(365, description="Steps a run lasts unless told otherwise (a year of days: a choice).")
+    steps: Annotated[int, Field(ge=0, le=MAX_STEPS)] = Field(365, description="Steps a run lasts unless told otherwise (a year of days: a choice).")
     step_unit: str = Field("day", description="What one step stands for; used in labels only (a structural choice).")
     currency: str = Field(
         "$", min_length=1, description="Symbol or code money is shown in, e.g. $, € or EUR; used in labels only (a choice)."

@@ -169,6 +169,8 @@ CASES = [
     ("workers absurd", None, ["run", "baseline", "--workers", "100000", *TINY], "at most 1024", 2),
     ("seed negative", None, ["run", "baseline", "--seed", "-1", *TINY], "between 0 and 2**63", 2),
     ("seed huge", None, ["run", "baseline", "--seed", BIG_INT, *TINY], "between 0 and 2**63", 2),
+    ("steps 1e13", None, ["run", "baseline", "--steps", "10000000000000", "--quiet"], "less than or equal to 10000000", 2),
+    ("sweep steps 1e13", sweep_file("s.toml"), ["sweep", "s.toml", "--out", "o", "--steps", "10000000000000"], "--steps", 2),
     ("steps negative", None, ["run", "baseline", "--steps", "-1", "--quiet"], "cannot be negative", 2),
     ("memory", little_memory, ["run", "baseline", "--set", "market.consumers=10000000", "-w", "1", "--quiet"], "needs about", 2),
     ("memory times workers", little_memory, ["run", "baseline", "--set", "market.consumers=2000000", "-w", "4", "-r", "4", "--quiet"], "4 runs at once", 2),
