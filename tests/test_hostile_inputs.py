@@ -388,3 +388,22 @@ def test_python_dash_m_does_not_import_from_the_current_folder(tmp_path):
     assert result.returncode == 2, result.stderr
     assert "cannot import sneaky" in result.stderr
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "o").exists()
+
+
+def test_run_functions_come_from_funnelsim_entry_points_or_the_command_line(monkeypatch):
+    import importlib.metadata
+
+    from funnelsim.errors import UsageError
+    from funnelsim.experiments.sweep_plan import DEFAULT_RUN_FUNCTION, check_run_function_allowed, load_run_function
+
+    registered = [importlib.metadata.EntryPoint("linear", "sweep_fakes:linear_response", "funnelsim.run_functions")]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group=None: registered if group == "funnelsim.run_functions" else [])
+    assert check_run_function_allowed(DEFAULT_RUN_FUNCTION, "s.toml") == DEFAULT_RUN_FUNCTION
+    assert check_run_function_allowed("linear", "s.toml") == "sweep_fakes:linear_response"
+    assert check_run_function_allowed("sweep_fakes:linear_response", "s.toml") == "sweep_fakes:linear_response"
+    assert callable(load_run_function("linear", "s.toml"))
+    assert check_run_function_allowed("json:loads", "s.toml", ["json"]) == "json:loads"
+    with pytest.raises(UsageError, match="not allowed"):
+        check_run_function_allowed("json:loads", "s.toml", ["jsonx"])
+    with pytest.raises(UsageError, match="not allowed"):
+        check_run_function_allowed("sweep_fakes:slow_draw", "s.toml")  # registered is one function, not its module
