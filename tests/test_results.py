@@ -300,6 +300,15 @@ def test_kill_9_of_a_run_with_two_workers_leaves_no_worker_behind(tmp_path):
     finally:
         for pid in _session_processes(process.pid):
             os.kill(pid, signal.SIGKILL)
+    # Its hidden temporary folder is left (nothing runs at kill -9); the next run into the same
+    # folder removes it once it is older than a few minutes (aged here) and its process is gone.
+    from funnelsim.experiments.results_folder import STALE_AFTER_SECONDS
+
+    (leftover,) = tmp_path.glob(f".out.{process.pid}-*.tmp")
+    old = time.time() - STALE_AFTER_SECONDS - 1
+    os.utime(leftover, (old, old))
+    assert main(["run", "baseline", *SMALL_RUN, "--workers", "1", "--out", str(tmp_path / "next")]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["next"]
 
 
 def test_a_long_run_reports_its_steps_as_it_goes_so_the_bar_moves():
