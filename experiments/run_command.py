@@ -146,6 +146,7 @@ def run_replications(
     from funnelsim.experiments.engine import SEED_RULE
     from funnelsim.experiments.executors import open_executor, sigterm_as_interrupt
     from funnelsim.experiments.figures import draw_figures
+    from funnelsim.experiments.limits import check_largest_fits, check_run_count
     from funnelsim.experiments.results import load_results
     from funnelsim.experiments.results_folder import atomic_directory
     from funnelsim.experiments.results_store import LOCK, ResultsStore
@@ -154,8 +155,6 @@ def run_replications(
     from funnelsim.experiments.sweep_plan import make_run_plan
     from funnelsim.experiments.sweep_runner import run_sweep
     from funnelsim.model.metrics import COLUMNS
-
-    from funnelsim.experiments.limits import check_largest_fits, check_run_count
 
     # Sizes first: nothing is built, sampled or written for a request that cannot finish.
     check_run_count(replications, f"--replications {replications}", max_runs)
