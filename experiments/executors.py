@@ -180,8 +180,9 @@ def _dask_executor(address: str, connect_timeout: float, run_function: str | Non
         client.close()
 
 
-#: Dask transports a scheduler address may use here; UCX needs ucx-py, which funnelsim does not install.
-SCHEDULER_SCHEMES = ("tcp", "tls")
+#: Dask transports a scheduler address may use here (inproc: a cluster in this process, as tests
+#: and notebooks make); UCX needs ucx-py, which funnelsim does not install.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc")
 
 
 def check_scheduler_address(address: str) -> str:
@@ -196,9 +197,10 @@ def check_scheduler_address(address: str) -> str:
         if scheme not in SCHEDULER_SCHEMES:
             raise UsageError(
                 f"--scheduler {address}: the {scheme}:// transport is not supported here "
-                f"(use {' or '.join(s + '://' for s in SCHEDULER_SCHEMES)})"
+                f"(use tcp:// or tls://)"
             )
-        parse_host_port(location, default_port=8786)
+        if scheme != "inproc":
+            parse_host_port(location, default_port=8786)
     except UsageError:
         raise
     except (ValueError, TypeError) as error:

@@ -246,6 +246,7 @@ CASES = [
     ("scheduler garbage", sweep_file("s.toml"), ["sweep", "s.toml", "--out", "o", "--scheduler", "garbage::"], "not a scheduler address", 2),
     ("scheduler half IPv6", sweep_file("s.toml"), ["sweep", "s.toml", "--out", "o", "--scheduler", "tcp://[::1"], "not a scheduler address", 2),
     ("run scheduler ucx", None, ["run", "baseline", "--scheduler", "ucx://h:1", *TINY], "transport is not supported", 2),
+    ("scheduler unknown transport", sweep_file("s.toml"), ["sweep", "s.toml", "--out", "o", "--scheduler", "udp://h:1"], "transport is not supported", 2),
     ("sweep file missing", None, ["sweep", "./nothing.toml", "--out", "o", "--serial"], "nothing.toml", 2),
     ("sweep TOML nested deep", text_file("deep.toml", "a = " + "[" * 2000 + "]" * 2000), ["sweep", "./deep.toml", "--out", "o"], "nested too deeply", 2),
     ("sweep out not empty", both(sweep_file("s.toml"), text_file("o/x", "x")), ["sweep", "s.toml", "--out", "o", "--serial"], "not empty", 2),
