@@ -32,8 +32,8 @@ class ScenarioError(ValueError):
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Positive = Annotated[float, Field(gt=0.0)]
-Count = Annotated[int, Field(ge=0, le=2**63 - 1)]  # an int64: beyond it nothing can be stored
-PositiveCount = Annotated[int, Field(ge=1, le=2**63 - 1)]
+Count = Annotated[int, Field(ge=0)]
+PositiveCount = Annotated[int, Field(ge=1)]
 
 #: Bounds on absurd sizes, checked before anything is built (a billion Mesa agents or a 1 MB
 #: firm name would exhaust memory or hang a figure legend long before failing on their own).
@@ -432,6 +432,24 @@ class Scenario(Section):
         if isinstance(firm, int) and not 0 <= firm < len(self.firms):
             raise ValueError(f"seeding.firm: {firm} is not a firm index (0 to {len(self.firms) - 1})")
         return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers_fit_in_int64(cls, data: Any) -> Any:
+        """Refuse an integer no array can hold, before numpy meets it (an OverflowError later)."""
+        def walk(node: Any, where: str) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    walk(value, f"{where}.{key}" if where else str(key))
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    walk(value, f"{where}.{index}")
+            elif isinstance(node, int) and not isinstance(node, bool) and not -(2**63) <= node < 2**63:
+                digits = len(str(abs(node))) if node.bit_length() < 10_000 else "over 3,000"
+                raise ValueError(f"{where}: an integer of {digits} digits is too large (at most 2**63 - 1)")
+
+        walk(data, "")
+        return data
 
     @model_validator(mode="after")
     def _target_segment_exists(self) -> Scenario:
