@@ -119,15 +119,19 @@ def main(argv: list[str] | None = None) -> int:
         # Last resort for the machine saying no (disk full, read-only, name too long): one line
         # naming the file, not a traceback. Nothing half-written remains (results folders are
         # written under a temporary name and renamed when whole).
-        print(f"funnelsim {args.command}: error: {_os_error(error)}", file=sys.stderr)
+        print(f"funnelsim {args.command}: error: {_os_error(error, args)}", file=sys.stderr)
         return EXIT_OS_ERROR
 
 
-def _os_error(error: OSError) -> str:
-    """``strerror: filename`` (and the second file of a rename), whatever raised it."""
+def _os_error(error: OSError, args: argparse.Namespace | None = None) -> str:
+    """``strerror: filename`` (and the second file of a rename), whatever raised it; a write
+    that names no file (a full disk) is named by the command's output folder."""
     reason = error.strerror or " ".join(str(error).split()) or type(error).__name__
     files = [str(name) for name in (error.filename, error.filename2) if name is not None]
-    return f"{reason}: {' -> '.join(files)}" if files else reason
+    if not files:
+        folder = getattr(args, "out", None) or getattr(args, "directory", None)
+        return f"{reason} (writing {folder})" if folder else reason
+    return f"{reason}: {' -> '.join(files)}"
 
 
 if __name__ == "__main__":
