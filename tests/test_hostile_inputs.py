@@ -88,8 +88,8 @@ def chdir_into(name: str):
     return setup
 
 
-def os_fails(target: str, attribute: str, code: int, message: str):
-    """``target.attribute`` raises OSError(code) naming a file, as a full or read-only disk would."""
+def os_fails(target: str, attribute: str, code: int, message: str, named: bool = True):
+    """``target.attribute`` raises OSError(code), naming a file or not, as a full or read-only disk would."""
 
     def setup(folder: Path, monkeypatch) -> None:
         import importlib
@@ -97,7 +97,7 @@ def os_fails(target: str, attribute: str, code: int, message: str):
         module = importlib.import_module(target)
 
         def fail(*args, **kwargs):
-            raise OSError(code, message, str(folder / "out"))
+            raise OSError(code, message, str(folder / "out")) if named else OSError(code, message)
 
         monkeypatch.setattr(module, attribute, fail)
 
@@ -224,6 +224,8 @@ CASES = [
      ["run", "baseline", "--out", "out", *TINY, "-w", "1"], "Read-only file system", 1),
     ("disk full", os_fails("funnelsim.experiments.results_store", "_write_atomically", errno.ENOSPC, "No space left on device"),
      ["run", "baseline", "--out", "out", *TINY, "-w", "1"], "No space left on device", 1),
+    ("disk full, no file named", os_fails("funnelsim.experiments.results_store", "_write_atomically", errno.ENOSPC, "No space left on device", named=False),
+     ["run", "baseline", "--out", "out", *TINY, "-w", "1"], "No space left on device (writing out)", 1),
     # --- sweep files ---------------------------------------------------------------------------
     ("sweep replications 1e12", sweep_file("s.toml", extra="replications = 1e12"), ["sweep", "s.toml", "--out", "o", "--serial"], "more than the 1,000,000", 2),
     ("sweep grid num 1e9", sweep_file("s.toml", parameter='"firms.0.price" = { low = 1, high = 2, num = 1000000000 }'),
