@@ -100,7 +100,7 @@ def compare_command(args: argparse.Namespace) -> int:
     measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else list(HEADLINE_MEASURES)
     precision = _precision(args.precision, measures)
     if args.out:
-        check_output_directory(args.out, args.overwrite)
+        check_output_directory(args.out, args.overwrite, kind="funnelsim compare")
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     expected = cap if replications == "auto" else replications
     workers = args.workers or max(1, min(2 * expected, os.cpu_count() or 1))

@@ -137,7 +137,14 @@ def evaluate(
     """
     base = load_scenario(scenario)
     point_list = [dict(point) for point in (points if points is not None else [{}])]
+    from funnelsim.experiments.limits import check_largest_fits, check_run_count
+
+    # Sizes before work: at most limits.MAX_RUNS runs, and the largest point must fit in memory
+    # as many times as runs execute at once here.
+    check_run_count(len(point_list) * max(int(replications), 0), "evaluate")
     scenarios = [load_scenario(base, overrides) if overrides else base for overrides in point_list]
+    if handle is None and scheduler is None:
+        check_largest_fits(scenarios, workers or 1, "evaluate")
     keep: tuple[str, ...] | None
     if timeseries is True:
         keep = ()

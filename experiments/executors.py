@@ -163,9 +163,10 @@ def _dask_executor(address: str, connect_timeout: float, run_function: str | Non
             "--scheduler needs Dask distributed, which is not installed: pip install 'funnelsim[dask]'"
         ) from None
 
+    check_scheduler_address(address)
     try:
         client = Client(address, timeout=connect_timeout, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as error:
+    except (OSError, TimeoutError, ValueError, TypeError) as error:
         message = " ".join(str(error).split())
         raise UsageError(f"--scheduler {address}: cannot reach a Dask scheduler ({message})") from None
     try:
@@ -177,6 +178,35 @@ def _dask_executor(address: str, connect_timeout: float, run_function: str | Non
         yield ExecutorHandle(executor, f"Dask cluster at {address} ({capacity.threads} worker threads now)", capacity)
     finally:
         client.close()
+
+
+#: Dask transports a scheduler address may use here (inproc: a cluster in this process, as tests
+#: and notebooks make); UCX needs ucx-py, which funnelsim does not install.
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss", "inproc")
+
+
+def check_scheduler_address(address: str) -> str:
+    """Refuse, in one line, an address Dask cannot connect to, before a Client exists: a Client
+    that fails half-built prints a second traceback when the interpreter collects it."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    if not isinstance(address, str) or not address.strip():
+        raise UsageError("--scheduler '': give an address such as tcp://10.0.0.5:8786")
+    try:
+        scheme, location = parse_address(address if "://" in address else f"tcp://{address}")
+        if scheme not in SCHEDULER_SCHEMES:
+            raise UsageError(
+                f"--scheduler {address}: the {scheme}:// transport is not supported here "
+                f"(use tcp:// or tls://)"
+            )
+        if scheme != "inproc":
+            parse_host_port(location, default_port=8786)
+    except UsageError:
+        raise
+    except (ValueError, TypeError) as error:
+        message = " ".join(str(error).split())
+        raise UsageError(f"--scheduler {address}: not a scheduler address ({message})") from None
+    return address
 
 
 def _check_workers(client, address: str, run_function: str | None) -> None:

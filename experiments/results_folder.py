@@ -40,27 +40,85 @@ def default_results_directory(name: str, root: str | Path = "results", now: date
     return candidate
 
 
-def check_output_directory(directory: str | Path, overwrite: bool, option: str = "--out") -> Path:
+#: What each command writes into its results folder, by the ``kind`` its manifest records
+#: (calibrate records ``command``). ``--overwrite`` replaces a folder only if its manifest parses,
+#: names one of these kinds, and the folder holds nothing else: never a sweep folder (it may be
+#: resumed), never a folder where someone keeps other files beside a stray ``manifest.json``.
+LAYOUTS = {
+    "run": frozenset({MARKER, "design.parquet", "runs", "timeseries", "figures"}),
+    "funnelsim compare": frozenset({MARKER, "comparison.csv", "pairs.csv", "comparison.png"}),
+    "funnelsim optimize": frozenset({MARKER, "best.json", "best.toml", "trials.parquet", "figures"}),
+    "calibrate": frozenset(
+        {MARKER, "fit.json", "forecast.csv", "band.csv", "posterior.parquet", "calibrated.toml", "fit.png"}
+    ),
+}
+
+#: A temporary folder older than this whose process is gone is left over from a killed command.
+STALE_AFTER_SECONDS = 300
+
+
+def results_kind(directory: str | Path) -> str | None:
+    """The kind of funnelsim results folder ``directory`` is, or ``None`` if it is not one that
+    ``--overwrite`` may replace (no parseable manifest, an unknown kind, or other files in it)."""
+    import json
+
+    directory = Path(directory)
+    try:
+        manifest = json.loads((directory / MARKER).read_text(encoding="utf-8"))
+        names = {entry.name for entry in directory.iterdir()}
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(manifest, dict):
+        return None
+    kind = manifest.get("kind") or ("calibrate" if manifest.get("command") == "calibrate" else None)
+    if not isinstance(kind, str) or kind not in LAYOUTS:
+        return None
+    return kind if names <= LAYOUTS[kind] else None
+
+
+def check_output_directory(
+    directory: str | Path, overwrite: bool, option: str = "--out", kind: str | None = None
+) -> Path:
     """Refuse a destination that exists (unless ``overwrite``) or cannot become a folder.
 
-    Called before any work starts, so bad input ends the command with nothing written.
+    With ``overwrite``, an existing folder is replaced only if it is empty or a results folder
+    funnelsim wrote (of ``kind`` when given; see :data:`LAYOUTS`), and never the current folder
+    or one of its parents. Called before any work starts, so bad input ends the command with
+    nothing written.
     """
+    if str(directory) == "":
+        raise UsageError(f"{option} '': give a folder name")
     directory = Path(directory)
-    if directory.exists():
-        if not directory.is_dir():
-            raise UsageError(f"{option} {directory}: exists and is not a folder")
-        if not overwrite:
-            raise UsageError(f"{option} {directory}: folder exists; pass --overwrite to replace it")
-        if any(directory.iterdir()) and not (directory / MARKER).is_file():
-            raise UsageError(
-                f"{option} {directory}: folder is not empty and is not a funnelsim results folder "
-                f"(no {MARKER}); refusing to replace it"
-            )
-    parent = _nearest_existing(directory.parent)
+    try:
+        exists = directory.exists()
+        if exists:
+            if not directory.is_dir():
+                raise UsageError(f"{option} {directory}: exists and is not a folder")
+            if not overwrite:
+                raise UsageError(f"{option} {directory}: folder exists; pass --overwrite to replace it")
+            here = Path.cwd().resolve()
+            target = directory.resolve()
+            if here == target or target in here.parents:
+                raise UsageError(f"{option} {directory}: is the current folder or a parent of it; refusing to replace it")
+            if any(directory.iterdir()):
+                found = results_kind(directory)
+                if found is None or (kind is not None and found != kind):
+                    what = f"a funnelsim {kind} results folder" if kind else "a funnelsim results folder"
+                    raise UsageError(
+                        f"{option} {directory}: is not {what} (a readable {MARKER} and nothing else "
+                        f"that {kind or 'funnelsim'} writes); refusing to replace it"
+                    )
+        parent = _nearest_existing(directory.parent)
+    except OSError as error:
+        raise UsageError(f"{option} {directory}: {error.strerror or error}") from None
     if not parent.is_dir():
         raise UsageError(f"{option} {directory}: {parent} is not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{option} {directory}: cannot write in {parent}")
+    name_max = _name_max(parent)
+    for part in directory.parts:
+        if len(os.fsencode(part)) + 32 > name_max:  # room for the temporary name's prefix and suffix
+            raise UsageError(f"{option} {directory}: the name {part[:20]}... is too long for this file system")
     return directory
 
 
@@ -70,10 +128,15 @@ def atomic_directory(destination: str | Path, replace: bool = False) -> Iterator
 
     If the block raises anything (including ``KeyboardInterrupt``), the temporary folder is
     removed and ``destination`` is untouched. With ``replace``, an existing ``destination`` is
-    swapped out and deleted only after the new folder is in place.
+    swapped out and deleted only after the new folder is in place. A ``destination`` that is a
+    symbolic link is followed: the folder it points to is replaced and the link kept.
+    Temporary folders left by killed commands in the same parent are removed first.
     """
     destination = Path(destination)
+    if destination.is_symlink():
+        destination = destination.resolve()
     destination.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(destination.parent)
     temporary = _make_temporary_sibling(destination)
     try:
         yield temporary
@@ -83,9 +146,55 @@ def atomic_directory(destination: str | Path, replace: bool = False) -> Iterator
         raise
 
 
+def remove_stale_temporaries(parent: Path, older_than: float = STALE_AFTER_SECONDS) -> list[Path]:
+    """Remove hidden temporary folders (``.<name>.<pid>-<hex>.tmp``) in ``parent`` that are older
+    than ``older_than`` seconds and whose process no longer exists; return what was removed."""
+    import re
+    import time
+
+    removed = []
+    pattern = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}" + re.escape(TEMPORARY_SUFFIX) + "$")
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or not entry.is_dir(follow_symlinks=False):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:
+            continue
+        if age < older_than or _process_alive(int(match.group(1))):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(Path(entry.path))
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
+
+
+def _name_max(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
 def _make_temporary_sibling(destination: Path) -> Path:
+    # The pid in the name lets a later command tell a killed command's leftovers from a live one's.
     while True:
-        candidate = destination.parent / f".{destination.name}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
+        candidate = destination.parent / f".{destination.name}.{os.getpid()}-{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
         try:
             candidate.mkdir()  # respects the umask, unlike tempfile.mkdtemp's 0700
             return candidate

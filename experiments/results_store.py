@@ -29,7 +29,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -250,9 +251,34 @@ def read_manifest(directory: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise UsageError(f"{directory}: no sweep results here (no {MANIFEST})")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path}: cannot read the manifest ({error})") from None
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, RecursionError, ValueError) as error:
+        raise UsageError(f"{path}: cannot read the manifest ({' '.join(str(error).split())[:200]})") from None
+    if not isinstance(manifest, dict):
+        raise UsageError(f"{path}: not a funnelsim manifest (expected a JSON object)")
+    return manifest
+
+
+#: What a damaged or hand-edited results folder raises while it is read: bad JSON or Parquet,
+#: wrong types, missing keys, ids out of range.
+DAMAGE = (ValueError, KeyError, TypeError, IndexError, AttributeError, LookupError, ArithmeticError)
+
+
+@contextmanager
+def damaged_folder(directory: str | Path, advice: str = "") -> Iterator[None]:
+    """Turn the errors a damaged or edited results folder causes while it is read into one
+    :class:`UsageError` naming the folder, instead of a traceback from pandas or pyarrow."""
+    import pyarrow as pa
+
+    try:
+        yield
+    except UsageError:
+        raise
+    except (*DAMAGE, pa.ArrowException) as error:
+        detail = " ".join(str(error).split())[:200] or type(error).__name__
+        raise UsageError(
+            f"{directory}: damaged or edited results folder ({type(error).__name__}: {detail}){advice}"
+        ) from None
 
 
 def read_design(directory: str | Path) -> pd.DataFrame:

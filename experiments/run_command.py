@@ -96,13 +96,13 @@ def run_command(args: argparse.Namespace) -> int:
     check_run_arguments(args)
     scenario, overrides, source = scenario_from_arguments(args)
     directory = Path(args.out) if args.out else default_results_directory(scenario.name)
-    check_output_directory(directory, args.overwrite)
+    check_output_directory(directory, args.overwrite, kind="run")
 
     seed = args.seed if args.seed is not None else secrets.randbits(63)
     outcome, results = run_replications(
         scenario, args.replications, seed, directory,
         workers=args.workers, scheduler=getattr(args, "scheduler", None), overwrite=args.overwrite,
-        figures=not args.no_figures, progress=not args.quiet and sys.stderr.isatty(),
+        figures=not args.no_figures, progress=not args.quiet and sys.stderr.isatty(), max_runs=args.max_runs,
         options={"scenario": args.scenario, "set": args.set, "overrides": overrides, "source": source},
     )
 
@@ -138,6 +138,7 @@ def run_replications(
     figures: bool = True,
     progress: bool = False,
     options: dict | None = None,
+    max_runs: int | None = None,
 ):
     """Run ``replications`` of a validated scenario into a new results folder ``directory``,
     through the sweep machinery (a one-point plan); the folder appears whole or not at all."""
@@ -145,6 +146,7 @@ def run_replications(
     from funnelsim.experiments.engine import SEED_RULE
     from funnelsim.experiments.executors import open_executor, sigterm_as_interrupt
     from funnelsim.experiments.figures import draw_figures
+    from funnelsim.experiments.limits import check_largest_fits, check_run_count
     from funnelsim.experiments.results import load_results
     from funnelsim.experiments.results_folder import atomic_directory
     from funnelsim.experiments.results_store import LOCK, ResultsStore
@@ -154,9 +156,12 @@ def run_replications(
     from funnelsim.experiments.sweep_runner import run_sweep
     from funnelsim.model.metrics import COLUMNS
 
+    # Sizes first: nothing is built, sampled or written for a request that cannot finish.
+    check_run_count(replications, f"--replications {replications}", max_runs)
+    count = workers or max(1, min(replications, os.cpu_count() or 1))
+    check_largest_fits([scenario], 1 if scheduler else count, scenario.name)
     steps = scenario.market.steps
     plan = make_run_plan(scenario, replications, seed, steps, tuple(COLUMNS))
-    count = workers or max(1, min(replications, os.cpu_count() or 1))
     manifest = {
         "kind": "run",
         "command": provenance.command_line(),
@@ -225,6 +230,13 @@ def validate_command(args: argparse.Namespace) -> int:
 
 
 def report_command(args: argparse.Namespace) -> int:
+    from funnelsim.experiments.results_store import damaged_folder
+
+    with damaged_folder(args.directory):
+        return _report(args)
+
+
+def _report(args: argparse.Namespace) -> int:
     from funnelsim.experiments import run_outputs
     from funnelsim.experiments.figures import draw_figures
     from funnelsim.experiments.results import load_results

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import os
 import secrets
 import sys
 from importlib import resources
 from pathlib import Path
 
-from funnelsim.arguments import add_set_argument, check_run_arguments
+from funnelsim.arguments import add_max_runs_argument, add_set_argument, check_run_arguments
 from funnelsim.errors import UsageError
 from funnelsim.experiments.executors import sigterm_as_interrupt
 from funnelsim.experiments.provenance import command_line, now_utc
@@ -65,6 +66,11 @@ def register(subparsers) -> None:
         "--batch-size", type=int, default=200, metavar="N", help="runs per Parquet part file (written sooner when runs are slow)"
     )
     sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_max_runs_argument(sweep)
+    sweep.add_argument(
+        "--allow-run-function", action="append", default=[], metavar="MODULE",
+        help="let the sweep file's run_function come from MODULE (a sweep file cannot import code on its own)",
+    )
     add_shrink_options(sweep)
     sweep.set_defaults(handler=run_sweep_command)
 
@@ -94,9 +100,19 @@ def register(subparsers) -> None:
 
 
 def run_sweep_command(args: argparse.Namespace) -> int:
+    if not args.resume:
+        return _run_sweep(args)
+    from funnelsim.experiments.results_store import damaged_folder
+
+    out = args.out or f"results/{Path(args.sweep_file).stem}"
+    with damaged_folder(out, advice="; it cannot be resumed"):
+        return _run_sweep(args)
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
     from funnelsim.experiments.executors import open_executor
     from funnelsim.experiments.results_store import ResultsStore, check_new_directory, read_design, read_manifest
-    from funnelsim.experiments.sweep_plan import load_run_function, make_plan
+    from funnelsim.experiments.sweep_plan import check_run_function_allowed, load_run_function, make_plan
     from funnelsim.experiments.sweep_runner import SweepAborted, run_sweep
     from funnelsim.experiments.sweep_spec import read_sweep_file
 
@@ -109,6 +125,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     # --replications is one of the settings above; --runs then fits the design to it.
     spec = shrink(spec, runs=args.shrink_runs, samples=args.shrink_samples)
     out = Path(args.out) if args.out else Path("results") / sweep_path.stem
+    from funnelsim.experiments.limits import check_run_count, design_size
+
+    # Counted from the settings, before the design is sampled or a folder made.
+    check_run_count(design_size(spec) * spec.replications, str(sweep_path), args.max_runs)
+    if spec.run_function:
+        check_run_function_allowed(spec.run_function, str(sweep_path), args.allow_run_function)
 
     manifest = None
     if args.resume:
@@ -123,6 +145,12 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         if not (out / "design.parquet").exists() or len(read_design(out)) != plan.n_points:
             raise UsageError(f"{out}: design.parquet does not match the sweep file")
     run_function = load_run_function(plan.run_function, str(sweep_path))
+    from funnelsim.experiments.limits import check_largest_fits
+    from funnelsim.experiments.sweep_plan import largest_point_scenarios
+
+    if not args.scheduler:
+        parallel = 1 if args.serial else (args.workers or os.cpu_count() or 1)
+        check_largest_fits(largest_point_scenarios(plan), min(parallel, plan.n_runs), str(sweep_path))
 
     with sigterm_as_interrupt(), open_executor(
         workers=args.workers,
@@ -148,6 +176,14 @@ def run_sweep_command(args: argparse.Namespace) -> int:
                 outcome = run_sweep(plan, store, handle, run_function, batch_size=args.batch_size, progress=not args.quiet)
                 if outcome.remaining == 0:
                     store.update_manifest(finished_at=now_utc())
+            except OSError as error:
+                name = f" ({error.filename})" if error.filename else ""
+                print(
+                    f"funnelsim sweep: stopped: {error.strerror or error}{name}; finished runs are saved in {out}, "
+                    f"rerun with --resume when the problem is fixed",
+                    file=sys.stderr,
+                )
+                return EXIT_RUNS_FAILED
             except SweepAborted as error:
                 print(f"funnelsim sweep: stopped: {error}; finished runs are saved, rerun with --resume", file=sys.stderr)
                 return EXIT_RUNS_FAILED
@@ -176,7 +212,35 @@ def run_sweep_command(args: argparse.Namespace) -> int:
 
 
 def run_analyze_command(args: argparse.Namespace) -> int:
+    from funnelsim.experiments.results_store import damaged_folder
+
+    with damaged_folder(args.directory):
+        return _analyze(args)
+
+
+def _check_run_ids(directory: Path) -> None:
+    """Every stored run id must be one the manifest's design has: an edited or mixed-up table
+    would otherwise be analysed as if it belonged to this sweep."""
+    from funnelsim.experiments.results_store import read_manifest, read_runs
+
+    n_runs = int(read_manifest(directory)["n_runs"])
+    ids = read_runs(directory, columns=["run_id"])["run_id"]
+    if len(ids) and not (0 <= ids.min() and ids.max() < n_runs):
+        raise UsageError(
+            f"{directory}: damaged or edited results folder (run ids {ids.min()} to {ids.max()}, "
+            f"but the sweep has runs 0 to {n_runs - 1})"
+        )
+
+
+def _analyze(args: argparse.Namespace) -> int:
     from funnelsim.experiments.analysis import analyze_sweep
+    from funnelsim.experiments.results_store import read_manifest
+
+    kind = read_manifest(args.directory).get("kind")
+    if kind != "sweep":
+        hint = "; `funnelsim report` redraws a run's figures" if kind == "run" else ""
+        raise UsageError(f"{args.directory}: not a sweep's results folder (kind {kind!r}){hint}")
+    _check_run_ids(Path(args.directory))
 
     pair = tuple(args.heatmap) if args.heatmap else None
     report = analyze_sweep(Path(args.directory), output=args.output, figures=not args.no_figures, heatmap_pair=pair)

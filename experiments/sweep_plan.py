@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,9 @@ def make_plan(spec: SweepSpec, sweep_path: str | Path, seed: int) -> SweepPlan:
     base = validated.to_dict()
 
     scenario_parameters, integer_parameters = _classify_parameters(spec, base, where)
+    from funnelsim.experiments.limits import check_run_count, design_size
+
+    check_run_count(design_size(spec) * spec.replications, where)  # before sampling the design
     design = build_design(spec.parameters, spec.design, seed, frozenset(integer_parameters), where=f"{where}: design")
     derived = _derived_settings(spec, design, base, where)
 
@@ -215,8 +218,59 @@ def make_run_plan(scenario: Scenario, replications: int, seed: int, steps: int, 
     )
 
 
+#: Entry-point group under which installed packages offer run functions to sweep files.
+RUN_FUNCTION_ENTRY_POINTS = "funnelsim.run_functions"
+
+
+def check_run_function_allowed(reference: str, where: str, allowed_modules: Sequence[str] = ()) -> str:
+    """Refuse a sweep file's ``run_function`` that nobody but the file vouches for.
+
+    A sweep file is data: importing the module it names would run that module's code. Allowed
+    are funnelsim's own run function, functions that installed packages register under the
+    ``funnelsim.run_functions`` entry-point group (by entry-point name or by its
+    ``module:function`` value), and modules the person running passes with
+    ``--allow-run-function MODULE``. Returns the ``module:function`` reference to import.
+    """
+    from importlib.metadata import entry_points
+
+    if reference == DEFAULT_RUN_FUNCTION:
+        return reference
+    registered = {entry.name: entry.value for entry in entry_points(group=RUN_FUNCTION_ENTRY_POINTS)}
+    if reference in registered:
+        return registered[reference]
+    if reference in registered.values():
+        return reference
+    module_name = reference.partition(":")[0]
+    if module_name and module_name in set(allowed_modules):
+        return reference
+    raise UsageError(
+        f"{where}: run_function '{reference}': not allowed; a sweep file cannot import code by itself "
+        f"(pass --allow-run-function {module_name or 'MODULE'} if you trust it, or register it under the "
+        f"'{RUN_FUNCTION_ENTRY_POINTS}' entry point)"
+    )
+
+
+def largest_point_scenarios(plan: SweepPlan) -> list[Scenario]:
+    """The scenarios at the design points with the largest value of each numeric setting: the
+    candidates for the largest memory footprint, checked without building every point."""
+    from funnelsim import load_scenario
+
+    rows = {0}
+    overrides = pd.DataFrame(plan._overrides)
+    for name in overrides.columns:
+        column = pd.to_numeric(overrides[name], errors="coerce")
+        if column.notna().any():
+            rows.add(int(column.idxmax()))
+    return [plan.base] + [load_scenario(plan.base, overrides=plan._overrides[row]) for row in sorted(rows)]
+
+
 def load_run_function(reference: str, where: str = "sweep") -> Callable:
     """Import ``'module:function'``; a module-level function, so it pickles by reference."""
+    if ":" not in reference:
+        from importlib.metadata import entry_points
+
+        registered = {entry.name: entry.value for entry in entry_points(group=RUN_FUNCTION_ENTRY_POINTS)}
+        reference = registered.get(reference, reference)
     module_name, _, attribute = reference.partition(":")
     if not module_name or not attribute:
         raise UsageError(f"{where}: run_function '{reference}': expected 'module:function'")

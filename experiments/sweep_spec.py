@@ -162,7 +162,7 @@ class SweepSpec(_Table):
 
     description: str = Field("", description="One line saying what the sweep asks.")
     scenario: str = Field(..., min_length=1, description="Base scenario: a built-in name or a TOML file.")
-    steps: Annotated[int, Field(ge=1)] | None = Field(
+    steps: Annotated[int, Field(ge=1, le=10_000_000)] | None = Field(
         None, description="Steps per run; the scenario's market.steps when left out."
     )
     replications: Annotated[int, Field(ge=1)] = Field(1, description="Runs per design point, each with its own seed.")
@@ -221,6 +221,8 @@ def parse_sweep_text(text: str, origin: str = "sweep") -> SweepSpec:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UsageError(f"{origin}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise UsageError(f"{origin}: not valid TOML (nested too deeply)") from None
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as error:
@@ -233,7 +235,9 @@ def _first_problem(error: ValidationError) -> str:
     parts = [str(part) for part in problem["loc"] if not _is_type_tag(part)]
     location = ".".join(toml_key(part) for part in parts)
     message = problem["msg"].removeprefix("Value error, ")
-    if "levels" in parts:
+    if parts[:2] == ["design", "levels"]:
+        message = f"a Morris design needs at least 2 grid levels per parameter (got {problem.get('input')!r})"
+    elif "levels" in parts and parts[0] == "parameters":
         message = f"a level must be a number, text or true/false (got {problem.get('input')!r})"
     elif problem["type"] == "model_type" and len(parts) == 2 and parts[0] == "parameters":
         message = "expected { levels = [...] } or { low = ..., high = ... }"
@@ -244,7 +248,8 @@ def _first_problem(error: ValidationError) -> str:
     elif problem["type"] != "value_error":
         given = problem.get("input")
         if not isinstance(given, (dict, list)):
-            message = f"{message.lower()} (got {given!r})"
+            shown = repr(given) if len(repr(given)) <= 60 else f"{repr(given)[:60]}..."
+            message = f"{message.lower()} (got {shown})"
     return f"{location}: {message}" if location else message
 
 

@@ -15,6 +15,7 @@ then call :func:`scenario_from_arguments` and :func:`check_run_arguments`.
 from __future__ import annotations
 
 import argparse
+import math
 import tomllib
 from typing import Any
 
@@ -60,11 +61,22 @@ def add_run_arguments(
         "--workers", "-w", type=int, metavar="W",
         help="local worker processes (default: one per CPU core); results are the same for any W",
     )
+    add_max_runs_argument(parser)
     if scheduler:
         parser.add_argument(
             "--scheduler", metavar="ADDRESS",
             help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (needs pip install 'funnelsim[dask]')",
         )
+
+
+def add_max_runs_argument(parser: argparse.ArgumentParser) -> None:
+    """``--max-runs N``: the bound on runs per command (see funnelsim.experiments.limits)."""
+    from funnelsim.experiments.limits import MAX_RUNS
+
+    parser.add_argument(
+        "--max-runs", type=int, default=MAX_RUNS, metavar="N",
+        help=f"refuse to start more than N runs, a guard against typos (default: {MAX_RUNS:,})",
+    )
 
 
 def add_output_arguments(parser: argparse.ArgumentParser, overwrite: bool = True, figures: bool = True) -> None:
@@ -74,6 +86,10 @@ def add_output_arguments(parser: argparse.ArgumentParser, overwrite: bool = True
         parser.add_argument("--overwrite", action="store_true", help="replace DIR if it is an earlier results folder")
     if figures:
         parser.add_argument("--no-figures", action="store_true", help="write tables only, no figures")
+
+
+#: Local worker processes one command may start; more is a typo on any machine this runs on.
+MAX_WORKERS = 1024
 
 
 def check_run_arguments(args: argparse.Namespace) -> None:
@@ -91,6 +107,28 @@ def check_run_arguments(args: argparse.Namespace) -> None:
         raise UsageError(f"--seed {args.seed}: must be between 0 and 2**63 - 1")
     if getattr(args, "scheduler", None) and getattr(args, "workers", None) is not None:
         raise UsageError("--workers and --scheduler: give one (a Dask cluster has its own workers)")
+    if getattr(args, "workers", None) is not None and args.workers > MAX_WORKERS:
+        raise UsageError(f"--workers {args.workers}: at most {MAX_WORKERS} local worker processes")
+    if getattr(args, "max_runs", None) is not None and args.max_runs < 1:
+        raise UsageError(f"--max-runs {args.max_runs}: needs at least 1")
+    replications = getattr(args, "replications", None)
+    max_runs = getattr(args, "max_runs", None)
+    if replications is not None and max_runs is not None:
+        from funnelsim.experiments.limits import check_run_count
+
+        check_run_count(replications, f"--replications {replications}", max_runs)
+    if getattr(args, "scheduler", None) is not None:
+        from funnelsim.experiments.executors import check_scheduler_address
+
+        try:
+            check_scheduler_address(args.scheduler)
+        except ImportError:  # no Dask: opening the executor says how to install it
+            pass
+    if getattr(args, "out", None) == "":
+        raise UsageError("--out '': give a folder name (or leave --out out for the default)")
+    timeout = getattr(args, "connect_timeout", None)
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise UsageError(f"--connect-timeout {timeout}: give a positive number of seconds")
 
 
 def scenario_from_arguments(args: argparse.Namespace, positional: str = "scenario"):
@@ -122,5 +160,5 @@ def parse_value(text: str) -> Any:
     """A TOML value (``3``, ``0.5``, ``true``, ``"text"``, ``[1, 2]``); anything else is the text itself."""
     try:
         return tomllib.loads(f"value = {text}")["value"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text

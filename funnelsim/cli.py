@@ -36,6 +36,9 @@ COMMAND_MODULES = (
 #: Exit code for bad input (a bad scenario, an unknown option value, a missing file).
 EXIT_BAD_INPUT = 2
 
+#: Exit code when the machine refuses (disk full, read-only folder, name too long).
+EXIT_OS_ERROR = 1
+
 
 class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr with exit code 2, like every
@@ -112,6 +115,23 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except OSError as error:
+        # Last resort for the machine saying no (disk full, read-only, name too long): one line
+        # naming the file, not a traceback. Nothing half-written remains (results folders are
+        # written under a temporary name and renamed when whole).
+        print(f"funnelsim {args.command}: error: {_os_error(error, args)}", file=sys.stderr)
+        return EXIT_OS_ERROR
+
+
+def _os_error(error: OSError, args: argparse.Namespace | None = None) -> str:
+    """``strerror: filename`` (and the second file of a rename), whatever raised it; a write
+    that names no file (a full disk) is named by the command's output folder."""
+    reason = error.strerror or " ".join(str(error).split()) or type(error).__name__
+    files = [str(name) for name in (error.filename, error.filename2) if name is not None]
+    if not files:
+        folder = getattr(args, "out", None) or getattr(args, "directory", None)
+        return f"{reason} (writing {folder})" if folder else reason
+    return f"{reason}: {' -> '.join(files)}"
 
 
 if __name__ == "__main__":

@@ -35,18 +35,28 @@ Positive = Annotated[float, Field(gt=0.0)]
 Count = Annotated[int, Field(ge=0)]
 PositiveCount = Annotated[int, Field(ge=1)]
 
+#: Bounds on absurd sizes, checked before anything is built (a billion Mesa agents or a 1 MB
+#: firm name would exhaust memory or hang a figure legend long before failing on their own).
+MAX_CONSUMERS = 100_000_000
+MAX_STAFF = 100_000
+MAX_MONEY = 1e12
+MAX_NAME = 80
+MAX_STEPS = 10_000_000  # a run keeps a row per step and firm: more cannot be held, let alone read
+
 
 class Section(BaseModel):
     """Base of every table: unknown keys and silent type coercions are errors."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True)
+    # allow_inf_nan=False: an infinite or NaN budget is refused here in one line instead of
+    # failing later inside a random draw or an int conversion.
+    model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
 
 
 class Market(Section):
-    consumers: PositiveCount = Field(
+    consumers: Annotated[int, Field(ge=1, le=MAX_CONSUMERS)] = Field(
         2000, description="Number of consumers (network nodes); the model's size, a choice, not a market figure."
     )
-    steps: Count = Field(365, description="Steps a run lasts unless told otherwise (a year of days: a choice).")
+    steps: Annotated[int, Field(ge=0, le=MAX_STEPS)] = Field(365, description="Steps a run lasts unless told otherwise (a year of days: a choice).")
     step_unit: str = Field("day", description="What one step stands for; used in labels only (a structural choice).")
     currency: str = Field(
         "$", min_length=1, description="Symbol or code money is shown in, e.g. $, € or EUR; used in labels only (a choice)."
@@ -245,8 +255,8 @@ class Mix(Section):
 
 
 class Marketing(Section):
-    budget_per_step: NonNegative = Field(500.0, description="Promotion spend per step, split by `mix` (placeholder).")
-    marketers: Count = Field(
+    budget_per_step: Annotated[float, Field(ge=0.0, le=MAX_MONEY)] = Field(500.0, description="Promotion spend per step, split by `mix` (placeholder).")
+    marketers: Annotated[int, Field(ge=0, le=MAX_STAFF)] = Field(
         1, description="Marketers who run the campaigns; a budget needs at least one (placeholder)."
     )
     marketer_salary: NonNegative = Field(150.0, description="Pay per marketer per step (placeholder).")
@@ -275,7 +285,7 @@ class Marketing(Section):
 
 
 class Sales(Section):
-    salespeople: Count = Field(3, description="Salespeople, each working one lead at a time (placeholder).")
+    salespeople: Annotated[int, Field(ge=0, le=MAX_STAFF)] = Field(3, description="Salespeople, each working one lead at a time (placeholder).")
     salary: NonNegative = Field(200.0, description="Pay per salesperson per step (placeholder).")
     skill: Probability = Field(
         0.5, description="Mean base close chance of a salesperson on a fresh, keen lead (placeholder)."
@@ -327,14 +337,14 @@ class Sales(Section):
 
 
 class BudgetSplit(Section):
-    total_per_step: NonNegative = Field(..., description="Fixed budget per step for promotion and salespeople's pay.")
+    total_per_step: Annotated[float, Field(ge=0.0, le=MAX_MONEY)] = Field(..., description="Fixed budget per step for promotion and salespeople's pay.")
     marketing_share: Probability = Field(
         ..., description="Share of the total that buys promotion; the rest hires salespeople at `sales.salary`."
     )
 
 
 class Firm(Section):
-    name: str = Field(..., min_length=1, description="Name shown in tables and figures.")
+    name: str = Field(..., min_length=1, max_length=MAX_NAME, description="Name shown in tables and figures.")
     quality: Probability = Field(
         0.7, description="Product quality: satisfaction, word-of-mouth strength and close chances (placeholder)."
     )
@@ -421,6 +431,37 @@ class Scenario(Section):
             raise ValueError(f"seeding.firm: no firm is called '{firm}' (firms: {', '.join(names)})")
         if isinstance(firm, int) and not 0 <= firm < len(self.firms):
             raise ValueError(f"seeding.firm: {firm} is not a firm index (0 to {len(self.firms) - 1})")
+        return self
+
+    @model_validator(mode="before")
+    @classmethod
+    def _integers_fit_in_int64(cls, data: Any) -> Any:
+        """Refuse an integer no array can hold, before numpy meets it (an OverflowError later)."""
+        def walk(node: Any, where: str) -> None:
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    walk(value, f"{where}.{key}" if where else str(key))
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    walk(value, f"{where}.{index}")
+            elif isinstance(node, int) and not isinstance(node, bool) and not -(2**63) <= node < 2**63:
+                digits = len(str(abs(node))) if node.bit_length() < 10_000 else "over 3,000"
+                raise ValueError(f"{where}: an integer of {digits} digits is too large (at most 2**63 - 1)")
+
+        walk(data, "")
+        return data
+
+    @model_validator(mode="after")
+    def _target_segment_exists(self) -> Scenario:
+        if self.network.kind != "sbm":
+            return self
+        for index, firm in enumerate(self.firms):
+            marketing = firm.marketing
+            if marketing.targeting == "segment" and marketing.target_segment >= self.network.blocks:
+                raise ValueError(
+                    f"firms.{index}.marketing.target_segment: {marketing.target_segment} is not a community "
+                    f"of the network (network.blocks = {self.network.blocks}: 0 to {self.network.blocks - 1})"
+                )
         return self
 
     def seeded_firm(self) -> int:
@@ -704,6 +745,8 @@ def _raw_data(source: Any) -> tuple[dict[str, Any], str, Path | None]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{path}: not valid TOML ({error})") from None
+    except RecursionError:
+        raise ScenarioError(f"{path}: not valid TOML (nested too deeply)") from None
     except (OSError, UnicodeDecodeError) as error:
         raise ScenarioError(f"{path}: cannot read the scenario file ({error})") from None
     data.setdefault("name", path.stem)
@@ -805,8 +848,16 @@ def _first_problem(error: ValidationError) -> str:
     if problem["type"] == "missing":
         return f"{location}: required setting is missing"
     given = problem.get("input")
-    shown = f" (got {given!r})" if not isinstance(given, (dict, list)) else ""
+    shown = f" (got {_short(given)})" if not isinstance(given, (dict, list)) else ""
     return f"{location}: {message.lower()}{shown}"
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, so a megabyte of input stays one short line."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+        return f"an integer of {len(str(abs(value))) if value.bit_length() < 10_000 else 'over 3,000'} digits"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _suggestion(location: tuple) -> str:

@@ -143,11 +143,12 @@ def test_overwrite_replaces_an_earlier_results_folder(run_a, tmp_path):
     earlier, _ = run_a
     out = tmp_path / "out"
     shutil.copytree(earlier, out)
-    (out / "stale.txt").write_text("from before")
+    (out / "figures").mkdir(exist_ok=True)
+    (out / "figures" / "stale.png").write_text("from before")
     result = funnelsim("run", "baseline", "--set", "market.consumers=100", "--steps", "5", "-r", "1", "--seed", "1",
                        "--out", "out", "--overwrite", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert not (out / "stale.txt").exists()
+    assert not (out / "figures" / "stale.png").exists()
     assert load_results(out).timeseries["step"].max() == 5
     assert [path.name for path in tmp_path.iterdir()] == ["out"]  # no temporary folders left
 

@@ -71,11 +71,11 @@ def folders(tmp_path_factory):
     sweep_file = root / "model.toml"
     sweep_file.write_text(textwrap.dedent(MODEL_SWEEP), encoding="utf-8")
     sweep = root / "sweep"
-    assert main(["sweep", str(sweep_file), "--out", str(sweep), "--serial", "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep_file), "--out", str(sweep), "--serial", "--quiet"]) == 0
     failing_file = root / "failing.toml"
     failing_file.write_text(textwrap.dedent(FAILING_SWEEP), encoding="utf-8")
     failing = root / "failing"
-    assert main(["sweep", str(failing_file), "--out", str(failing), "--serial", "--quiet", "--batch-size", "1"]) == 1
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(failing_file), "--out", str(failing), "--serial", "--quiet", "--batch-size", "1"]) == 1
     return {"run": run, "sweep": sweep, "failing": failing}
 
 
@@ -143,7 +143,7 @@ def test_common_random_numbers_replication_r_of_every_point_shares_its_stream(tm
         ),
         encoding="utf-8",
     )
-    assert main(["sweep", str(sweep_file), "--out", str(tmp_path / "out"), "--serial", "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep_file), "--out", str(tmp_path / "out"), "--serial", "--quiet"]) == 0
     summary = load_results(tmp_path / "out").summary
     by_point = [part.set_index(["replication", "firm"])[["profit", "customers", "revenue"]] for _, part in summary.groupby("point_id")]
     pd.testing.assert_frame_equal(by_point[0], by_point[1])
@@ -300,6 +300,15 @@ def test_kill_9_of_a_run_with_two_workers_leaves_no_worker_behind(tmp_path):
     finally:
         for pid in _session_processes(process.pid):
             os.kill(pid, signal.SIGKILL)
+    # Its hidden temporary folder is left (nothing runs at kill -9); the next run into the same
+    # folder removes it once it is older than a few minutes (aged here) and its process is gone.
+    from funnelsim.experiments.results_folder import STALE_AFTER_SECONDS
+
+    (leftover,) = tmp_path.glob(f".out.{process.pid}-*.tmp")
+    old = time.time() - STALE_AFTER_SECONDS - 1
+    os.utime(leftover, (old, old))
+    assert main(["run", "baseline", *SMALL_RUN, "--workers", "1", "--out", str(tmp_path / "next")]) == 0
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["next"]
 
 
 def test_a_long_run_reports_its_steps_as_it_goes_so_the_bar_moves():

@@ -57,7 +57,7 @@ def test_every_key_of_the_schema_has_a_row_with_type_default_bounds_and_descript
 
 def test_rows_show_what_the_schema_says():
     rows = reference_rows(scenario_docs.render())
-    assert rows["market.consumers"][:3] == ["integer", "`2000`", "≥ 1"]
+    assert rows["market.consumers"][:3] == ["integer", "`2000`", "1 to 100000000"]
     assert rows["market.in_market_share"][0:3:2] == ["number", "0 to 1"]
     assert rows["firms.N.name"][1] == "required"
     assert '`"watts_strogatz"`' in rows["network.kind"][2] and '`"sbm"`' in rows["network.kind"][2]

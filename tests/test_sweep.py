@@ -64,7 +64,7 @@ def grid_on_pool(tmp_path_factory):
     folder = tmp_path_factory.mktemp("grid")
     sweep = write(folder, "grid.toml", GRID_SWEEP)
     out = folder / "pool"
-    code = main(["sweep", str(sweep), "--out", str(out), "--workers", "2", "--quiet"])
+    code = main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--workers", "2", "--quiet"])
     return sweep, out, code
 
 
@@ -120,7 +120,7 @@ def test_time_series_are_kept_only_for_the_columns_asked_for(grid_on_pool):
 def test_serial_run_gives_identical_results_to_the_pool(grid_on_pool, tmp_path):
     sweep, pool_out, _ = grid_on_pool
     serial_out = tmp_path / "serial"
-    assert main(["sweep", str(sweep), "--out", str(serial_out), "--serial", "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(serial_out), "--serial", "--quiet"]) == 0
     pd.testing.assert_frame_equal(
         runs_of(serial_out).drop(columns=TIMING), runs_of(pool_out).drop(columns=TIMING)
     )
@@ -130,7 +130,7 @@ def test_serial_run_gives_identical_results_to_the_pool(grid_on_pool, tmp_path):
 def test_resume_of_a_finished_sweep_runs_nothing_again(grid_on_pool, tmp_path, capsys):
     sweep, out, _ = grid_on_pool
     before = runs_of(out)
-    assert main(["sweep", str(sweep), "--out", str(out), "--resume", "--serial", "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--resume", "--serial", "--quiet"]) == 0
     pd.testing.assert_frame_equal(runs_of(out), before)
     assert "8 runs were already done" in capsys.readouterr().err
 
@@ -169,7 +169,7 @@ def test_a_failing_point_is_recorded_and_the_sweep_goes_on(tmp_path, capsys):
         """,
     )
     out = tmp_path / "out"
-    code = main(["sweep", str(sweep), "--out", str(out), "--serial", "--quiet"])
+    code = main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--serial", "--quiet"])
     assert code == 1  # finished, but not every run succeeded
     assert "9 runs, 6 ok, 3 failed" in capsys.readouterr().err
     runs = runs_of(out)
@@ -205,7 +205,7 @@ def test_derived_settings_split_a_fixed_budget(tmp_path):
         """,
     )
     out = tmp_path / "out"
-    assert main(["sweep", str(sweep), "--out", str(out), "--serial", "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--serial", "--quiet"]) == 0
     design = pd.read_parquet(out / "design.parquet")
     assert design["firms.0.marketing.budget_per_step"].tolist() == [0.0, 250.0, 500.0, 750.0, 1000.0]
     assert design["firms.0.sales.salespeople"].tolist() == [12, 9, 6, 3, 0]
@@ -240,7 +240,7 @@ def test_bad_sweep_files_exit_2_with_one_line_and_start_nothing(case, tmp_path, 
     body, expected = BAD_SWEEPS[case]
     sweep = write(tmp_path, "bad.toml", f'scenario = "baseline"\n[parameters]\n{body}\n')
     out = tmp_path / "out"
-    assert main(["sweep", str(sweep), "--out", str(out), "--serial"]) == 2
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--serial"]) == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and expected in error, error
     assert not out.exists()
@@ -252,7 +252,7 @@ def test_unreachable_scheduler_exits_2_and_starts_nothing(tmp_path, capsys):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     out = tmp_path / "out"
-    code = main(["sweep", str(sweep), "--out", str(out), "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"])
+    code = main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--scheduler", f"tcp://127.0.0.1:{port}", "--connect-timeout", "1"])
     assert code == 2
     error = capsys.readouterr().err
     assert error.count("\n") == 1 and "cannot reach a Dask scheduler" in error
@@ -261,8 +261,8 @@ def test_unreachable_scheduler_exits_2_and_starts_nothing(tmp_path, capsys):
 
 def test_an_existing_sweep_folder_needs_resume_and_the_same_sweep_file(grid_on_pool, tmp_path, capsys):
     sweep, out, _ = grid_on_pool
-    assert main(["sweep", str(sweep), "--out", str(out), "--serial"]) == 2
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--serial"]) == 2
     assert "add --resume" in capsys.readouterr().err
     changed = write(tmp_path, "changed.toml", GRID_SWEEP.replace("replications = 2", "replications = 3"))
-    assert main(["sweep", str(changed), "--out", str(out), "--resume", "--serial"]) == 2
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(changed), "--out", str(out), "--resume", "--serial"]) == 2
     assert "different sweep file" in capsys.readouterr().err

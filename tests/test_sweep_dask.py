@@ -104,8 +104,8 @@ def test_the_same_sweep_on_dask_and_serially_gives_identical_runs(cluster, tmp_p
     address, _ = cluster
     sweep = _sweep_file(tmp_path)
     on_dask, serial = tmp_path / "dask", tmp_path / "serial"
-    assert main(["sweep", str(sweep), "--out", str(on_dask), "--scheduler", address, "--quiet"]) == 0
-    assert main(["sweep", str(sweep), "--out", str(serial), "--serial", "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(on_dask), "--scheduler", address, "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(serial), "--serial", "--quiet"]) == 0
     dask_runs = read_runs(on_dask)
     assert dask_runs["run_id"].drop_duplicates().tolist() == list(range(8))  # long layout: a row per firm
     assert (dask_runs["status"] == "ok").all()
@@ -119,7 +119,7 @@ def test_runs_of_a_dask_worker_that_dies_are_retried(cluster, tmp_path):
     address, marker_folder = cluster
     sweep = _sweep_file(tmp_path, run_function="sweep_fakes:die_once")
     out = tmp_path / "out"
-    assert main(["sweep", str(sweep), "--out", str(out), "--scheduler", address, "--quiet"]) == 0
+    assert main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--scheduler", address, "--quiet"]) == 0
     assert (marker_folder / "died-3").exists()  # the worker really was killed mid-sweep
     runs = read_runs(out)
     assert runs["run_id"].tolist() == list(range(8))

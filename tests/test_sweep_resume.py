@@ -75,7 +75,7 @@ def test_driver_killed_with_sigkill_then_resumed_has_every_run_exactly_once(tmp_
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS_DIR), os.environ.get("PYTHONPATH")]))}
     driver = subprocess.Popen(
-        [sys.executable, "-m", "funnelsim", "sweep", str(sweep), "--out", str(out), "--workers", "2", "--batch-size", "7", "--quiet"],
+        [sys.executable, "-m", "funnelsim", "sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--workers", "2", "--batch-size", "7", "--quiet"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -103,7 +103,7 @@ def test_driver_killed_with_sigkill_then_resumed_has_every_run_exactly_once(tmp_
                 os.kill(pid, signal.SIGKILL)
 
     # Resumed in this process: where the rest runs does not change what it gives.
-    code = main(["sweep", str(sweep), "--out", str(out), "--resume", "--serial", "--quiet"])
+    code = main(["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--resume", "--serial", "--quiet"])
     assert code == 0
     runs = read_runs(out)
     assert runs["run_id"].tolist() == list(range(N_RUNS))  # every run, none twice

@@ -126,7 +126,7 @@ def calibrate(
     from funnelsim.experiments.results_folder import check_output_directory
 
     if out is not None:
-        check_output_directory(out, overwrite)
+        check_output_directory(out, overwrite, kind="calibrate")
     observed = load_observed(data)
     count = len(observed.table)
     if holdout < 0 or horizon < 0:

@@ -386,7 +386,7 @@ def _open_store(out, resume: bool, overwrite: bool, manifest: dict[str, Any]) ->
         return TrialStore(None), None
     from funnelsim.experiments.results_folder import check_output_directory
 
-    check_output_directory(Path(out), overwrite)
+    check_output_directory(Path(out), overwrite, kind="funnelsim optimize")
     directory = partial_directory(out)
     if resume:
         if not directory.is_dir():
