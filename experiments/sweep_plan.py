@@ -34,7 +34,7 @@ from funnelsim.experiments.designs import Design, build_design
 from funnelsim.experiments.engine import replication_stream
 from funnelsim.experiments.expressions import ExpressionError, evaluate_expression
 from funnelsim.experiments.sweep_spec import SweepSpec, toml_key
-from funnelsim.model.scenario import Scenario
+from funnelsim.model.scenario import Scenario, get_dotted
 from funnelsim.suggest import did_you_mean
 
 #: The run function used when a sweep file names none.
@@ -297,15 +297,7 @@ _MISSING = object()
 
 def _lookup(scenario: dict[str, Any], dotted: str) -> Any:
     """The base value at a dotted key, or _MISSING when the scenario has no such setting."""
-    node: Any = scenario
-    for part in dotted.split("."):
-        if isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        elif isinstance(node, dict) and part in node:
-            node = node[part]
-        else:
-            return _MISSING
-    return node
+    return get_dotted(scenario, dotted, _MISSING)
 
 
 def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> tuple[list[str], list[str]]:

@@ -497,7 +497,7 @@ class Scenario(Section):
             data["firms"] = [{"name": "Innovator"}]
         market = data.get("market") if isinstance(data.get("market"), dict) else {}
         consumers = market.get("consumers", Market.model_fields["consumers"].default)
-        cost = _raw_get(data, "firms.0.marketing.media.cost_per_thousand", Media.model_fields["cost_per_thousand"].default)
+        cost = get_dotted(data, "firms.0.marketing.media.cost_per_thousand", Media.model_fields["cost_per_thousand"].default)
         if not isinstance(consumers, int) or not isinstance(cost, (int, float)):
             return data
         for dotted, value in bass_derived_settings(float(p), float(q), consumers, float(cost)).items():
@@ -579,8 +579,10 @@ def bass_limit_requirements(scenario: Scenario) -> dict[str, Any]:
     }
 
 
-def _raw_get(data: Any, dotted: str, default: Any) -> Any:
-    """A dotted key of raw scenario data (dicts and lists), or ``default`` where it is not set."""
+def get_dotted(data: Any, dotted: str, default: Any = None) -> Any:
+    """A dotted key of raw scenario data (dicts and lists), or ``default`` where it is not set.
+
+    The one walker over plain scenario data (sweep plans use it too)."""
     node = data
     for part in dotted.split("."):
         if isinstance(node, list) and part.isdigit() and int(part) < len(node):
