@@ -574,9 +574,9 @@ def seeding_row(
     verdict = (
         f"agrees: seeding the best-connected consumers brings {mean:.1f} times [{low:.1f}, {high:.1f}] the extra adopters "
         f"random seeding brings by step {horizon}, and reaches half the market sooner ({half[2]:.1f} steps against "
-        f"{half[1]:.1f} at random and {_format(half[0])} with no seeding); Hinz et al. report hub seeding several times "
-        "(up to about eight times) better than random in their field experiments, so the direction agrees and the size "
-        "lies in their range. Hinz et al.'s hubs also take part more often; here they only reach more neighbours, so the "
+        f"{half[1]:.1f} at random and {_format(half[0])} with no seeding); Hinz et al. find seeding well-connected people "
+        "most successful, and the best strategy up to eight times as successful as others, so the direction agrees and "
+        "the size lies in their range. Hinz et al.'s hubs also take part more often; here they only reach more neighbours, so the "
         "advantage is one of reach alone. The size is a property of this network and horizon: the ratio narrows as the "
         "market saturates (compare F at the end)"
         if holds
@@ -588,8 +588,8 @@ def seeding_row(
         title="Seeding by degree, at random, or none, on a scale-free network",
         source="Hinz, Skiera, Barrot & Becker (2011); Goldenberg, Han, Lehmann & Hong (2009)",
         published="Seeding the best-connected consumers (hubs) spreads a product faster and further than seeding the "
-        "same number at random, several times more adopters per seed in Hinz et al.'s field experiments (up to about "
-        "eight times); hubs speed adoption and enlarge it (Goldenberg et al.)",
+        "same number at random, in Hinz et al.'s field experiments and campaign the best seeding strategy (hubs) was up to "
+        "eight times as successful as the others; hubs speed adoption and enlarge it (Goldenberg et al.)",
         command=_command(f"seeding --p {p:g} --q {q:g}"),
         table=table,
         verdict=verdict,
