@@ -146,6 +146,10 @@ def test_a_chart_downloads_as_png(open_page, tmp_path):
     live = open_page()
     chart = live.charts().nth(2)
     chart.scroll_into_view_if_needed()
+    # The toolbox exists only once ECharts has made the chart (a moment after the page): clicking
+    # its corner before that clicks nothing.
+    assert live.chart_option(2) is not None
+    live.page.wait_for_timeout(300)
     box = chart.bounding_box()
     # ECharts' save-as-image button: the toolbox at the top right (right 6 px, 5 px padding, 14 px icon).
     x, y = box["x"] + box["width"] - 6 - 5 - 7, box["y"] + 5 + 7
