@@ -11,9 +11,10 @@ VENV=${LOWEST_VENV:-.venv-lowest}
 
 "$PYTHON" -m pip install --quiet --disable-pip-version-check "uv>=0.5"
 "$PYTHON" -m uv venv --quiet --allow-existing --python "$PYTHON" "$VENV"
-VIRTUAL_ENV="$VENV" "$PYTHON" -m uv pip install --quiet --resolution lowest-direct -e ".[test]"
+# --python names the environment outright: uv would otherwise pick the interpreter it was run with.
+"$PYTHON" -m uv pip install --quiet --python "$VENV/bin/python" --resolution lowest-direct -e ".[test]"
 echo "== lowest allowed versions:"
-VIRTUAL_ENV="$VENV" "$PYTHON" -m uv pip list 2>/dev/null \
+"$PYTHON" -m uv pip list --python "$VENV/bin/python" 2>/dev/null \
     | grep -iE '^(mesa|numpy|scipy|networkx|matplotlib|pandas|pyarrow|pydantic|salib|duckdb|optuna|pyabc) ' \
     | tr -s ' ' | paste -sd ',' -
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \

@@ -287,10 +287,13 @@ def test_kill_9_of_a_run_with_two_workers_leaves_no_worker_behind(tmp_path):
     )
     try:
         deadline = time.monotonic() + 120
-        while len(_session_processes(process.pid)) < 3 and time.monotonic() < deadline:  # driver + 2 workers
+        def started() -> bool:  # driver + 2 workers, and the run's hidden temporary folder
+            return len(_session_processes(process.pid)) >= 3 and any(tmp_path.glob(f".out.{process.pid}-*.tmp"))
+
+        while not started() and time.monotonic() < deadline:
             assert process.poll() is None
             time.sleep(0.1)
-        assert len(_session_processes(process.pid)) >= 3, "the workers never started"
+        assert started(), "the workers never started"
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
         deadline = time.monotonic() + 30  # the workers' watchdog looks once a second
