@@ -219,6 +219,7 @@ class Comparison:
     confidence: float
     rounds: list[int] = field(default_factory=list)  # total replications after each round
     converged: bool | None = None  # auto: did every interval reach the precision before the cap?
+    scenario: Scenario | None = field(default=None, repr=False)  # side A, for the figure's units
 
 
 def compare(
@@ -330,7 +331,7 @@ def compare(
             rounds.append(done)
             pairs = pd.concat(summaries, ignore_index=True)
             result = _table(pairs, measures, targets, confidence, scenario_a, scenario_b)
-            comparison = Comparison(result, pairs, done, int(seed), confidence, list(rounds))
+            comparison = Comparison(result, pairs, done, int(seed), confidence, list(rounds), scenario=scenario_a)
             if not auto:
                 return comparison
             needed = result["replications_needed"].to_numpy(dtype=float)

@@ -177,7 +177,10 @@ def _write(directory: Path, args: argparse.Namespace, comparison, seed: int) -> 
     with atomic_directory(directory, replace=args.overwrite) as temporary:
         comparison.table.to_csv(temporary / COMPARISON, index=False)
         comparison.pairs.to_csv(temporary / PAIRS, index=False)
-        draw_comparison(comparison.table, temporary / FIGURE, f"{_label(args, 'a')} vs {_label(args, 'b')}", comparison.confidence)
+        draw_comparison(
+            comparison.table, temporary / FIGURE, f"{_label(args, 'a')} vs {_label(args, 'b')}", comparison.confidence,
+            scenario=comparison.scenario,
+        )
         provenance.write_manifest(
             temporary,
             {

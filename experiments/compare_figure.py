@@ -14,12 +14,20 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from funnelsim.model.labels import measure_label
+from funnelsim.viz.palette import firm_colour
+
 DPI = 110
-FIRM_COLOURS = ("#dd8452", "#4c72b0", "#55a868", "#c44e52", "#8172b2", "#937860")
 
 
-def draw_comparison(table: pd.DataFrame, path: str | Path, title: str = "", confidence: float = 0.95) -> Path:
-    """Draw ``table`` (a :attr:`Comparison.table`) to ``path`` (PNG) and return the path."""
+def draw_comparison(
+    table: pd.DataFrame, path: str | Path, title: str = "", confidence: float = 0.95, scenario=None
+) -> Path:
+    """Draw ``table`` (a :attr:`Comparison.table`) to ``path`` (PNG) and return the path.
+
+    Firms keep the colours they have in every other figure and on the page; ``scenario`` (side
+    A) gives the measures their readable names and units (currency, step length).
+    """
     measures = list(dict.fromkeys(table["measure"]))
     firms = list(dict.fromkeys(table["firm"]))
     columns = min(3, len(measures))
@@ -30,7 +38,7 @@ def draw_comparison(table: pd.DataFrame, path: str | Path, title: str = "", conf
         mine = table[table["measure"] == measure].set_index("firm").reindex(firms)
         for position, firm in enumerate(firms):
             row = mine.loc[firm]
-            colour = FIRM_COLOURS[position % len(FIRM_COLOURS)]
+            colour = firm_colour(position)
             y = len(firms) - 1 - position
             if np.isfinite(row["lo"]):
                 axis.hlines(y, row["lo"], row["hi"], color=colour, linewidth=2.2)
@@ -43,7 +51,7 @@ def draw_comparison(table: pd.DataFrame, path: str | Path, title: str = "", conf
         axis.axvline(0.0, color="0.4", linestyle="--", linewidth=1)
         axis.set_yticks(range(len(firms)), list(reversed(firms)))
         axis.set_ylim(-0.7, len(firms) - 0.3)
-        axis.set_title(measure.replace("_", " "), fontsize=10)
+        axis.set_title(f"{measure_label(measure, scenario)}: B - A", fontsize=10, wrap=True)
         axis.tick_params(axis="x", labelsize=8)
         axis.grid(axis="x", alpha=0.3)
     for axis in axes[len(measures):]:

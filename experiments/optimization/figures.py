@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from funnelsim.model.labels import measure_label, scenario_units
+
 SHARE_FIGURE = "objective_vs_marketing_share.png"
 REGION_FIGURE = "near_optimal_region.png"
 NEAR, OTHER, WINNER, BASELINE = "tab:blue", "0.7", "tab:red", "black"
@@ -43,8 +45,11 @@ def _share_figure(result, path: Path) -> Path:
     )
     ax.axhline(baseline.mean, color=BASELINE, linewidth=0.8, linestyle="--")
     ax.set_xlim(-0.03, 1.03)
-    ax.set_xlabel(f"share of the budget ({result.space['total_per_step']:,.0f} per step) going to marketing")
-    ax.set_ylabel(result.measure)
+    currency, step_unit = scenario_units(result.scenario)
+    ax.set_xlabel(
+        f"share of the budget ({currency}{result.space['total_per_step']:,.0f} per {step_unit}) going to marketing"
+    )
+    ax.set_ylabel(measure_label(result.measure, result.scenario))
     ax.set_title(f"{result.firm['name']}: {result.measure} against the marketing share")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
@@ -109,7 +114,11 @@ def _region_figure(result, path: Path) -> Path:
     right.set_xlabel("probability of being the best\n(bootstrap over paired replications)")
     for i, r in enumerate(leaders.itertuples()):
         right.annotate(f"{r.probability_best:.2f}", (min(r.probability_best, 0.88) + 0.02, i), va="center", fontsize=8)
-    right.set_title(f"leaders on {result.settings['final_replications']} new replications: {result.measure}", fontsize=9)
+    right.set_title(
+        f"leaders on {result.settings['final_replications']} new replications: "
+        f"{measure_label(result.measure, result.scenario)}",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
