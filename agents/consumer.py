@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mesa
 
-from funnelsim.model.state import NOBODY, STAGE_NAMES
+from funnelsim.agents.population import NOBODY, STAGE_NAMES
 
 
 class Consumer(mesa.Agent):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import mesa
 
-from funnelsim.model.channels import CHANNEL_CODE, CHANNEL_FUNCTIONS, ChannelContext
+from funnelsim.agents.channels import CHANNEL_CODE, CHANNEL_FUNCTIONS, ChannelContext
 from funnelsim.model.scenario import CHANNELS
 
 

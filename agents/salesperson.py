@@ -14,9 +14,9 @@ import math
 import mesa
 import numpy as np
 
-from funnelsim.model.delays import draw_delays
-from funnelsim.model.funnel import acceptance, end_lead, paid_price, purchase
-from funnelsim.model.state import NOBODY
+from funnelsim.agents.delays import draw_delays
+from funnelsim.agents.funnel import acceptance, end_lead, paid_price, purchase
+from funnelsim.agents.population import NOBODY
 
 
 class Salesperson(mesa.Agent):

@@ -27,17 +27,17 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from funnelsim.agents import funnel, word_of_mouth
+from funnelsim.agents.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.agents.consumer import Consumer
 from funnelsim.agents.marketer import Marketer
+from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
 from funnelsim.agents.salesperson import Salesperson
-from funnelsim.model import funnel, word_of_mouth
-from funnelsim.model.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
 from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.seeding import seed_customers
-from funnelsim.model.state import NOBODY, ConsumerState, beta_draws
 
 
 def _value(model: MarketModel, column: str, firm: int) -> float:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from funnelsim.agents.population import ConsumerState, beta_draws
 from funnelsim.model.network import Network
 from funnelsim.model.scenario import Scenario
-from funnelsim.model.state import ConsumerState, beta_draws
 
 
 def seeded_consumers(count: int, by: str, degree: np.ndarray, rng: np.random.Generator) -> np.ndarray:

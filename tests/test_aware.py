@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from funnelsim import MarketModel
-from funnelsim.model.state import AWARE, UNAWARE
+from funnelsim.agents.population import AWARE, UNAWARE
 
 
 def test_aware_means_awareness_at_or_above_the_recall_threshold(small_baseline):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel, load_scenario
-from funnelsim.model.delays import draw_delays
+from funnelsim.agents.delays import draw_delays
 
 
 def echo(overrides: dict, seed: int = 1) -> tuple[float, int]:

@@ -10,14 +10,14 @@ import pytest
 
 from funnelsim import MarketModel
 from funnelsim.agents.consumer import Consumer
+from funnelsim.agents.funnel import decay_awareness
 from funnelsim.agents.marketer import Marketer
+from funnelsim.agents.population import _counts
 from funnelsim.agents.salesperson import Salesperson
-from funnelsim.model.funnel import decay_awareness
+from funnelsim.agents.word_of_mouth import hearers, hearing_chance
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.network import CompleteNetwork, watts_strogatz_network
 from funnelsim.model.scenario import Market, WordOfMouth
-from funnelsim.model.state import _counts
-from funnelsim.model.word_of_mouth import hearers, hearing_chance
 
 
 @pytest.mark.parametrize("beta", [0.01, 0.05, 0.5, 0.999999, 1.0])

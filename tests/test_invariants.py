@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from funnelsim import MarketModel, load_scenario
+from funnelsim.agents.population import NOBODY
 from funnelsim.model.ledger import COST_ITEMS
 from funnelsim.model.scenario import CHANNELS
-from funnelsim.model.state import NOBODY
 
 probability = st.floats(0.0, 1.0)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel
-from funnelsim.model.funnel import decay_awareness
+from funnelsim.agents.funnel import decay_awareness
 from funnelsim.model.scenario import Market
 
 NO_MARKETING = {"firms.0.marketing.budget_per_step": 0.0, "firms.1.marketing.budget_per_step": 0.0}

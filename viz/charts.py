@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from funnelsim.agents.population import STAGE_NAMES
 from funnelsim.model.scenario import CHANNELS
-from funnelsim.model.state import STAGE_NAMES
 from funnelsim.viz.palette import CHANNEL_COLOURS, COST_COLOURS, FIRM_COLOURS, STAGE_COLOURS, firm_colour
 
 #: Stage labels as the page shows them for one chosen firm. "aware" in the run table counts

@@ -19,10 +19,10 @@ from collections import deque
 from typing import Any
 
 from funnelsim.agents.marketer import Marketer
+from funnelsim.agents.population import NOBODY, beta_draws
 from funnelsim.agents.salesperson import Salesperson
 from funnelsim.model.market import MarketModel
 from funnelsim.model.scenario import Firm, Scenario
-from funnelsim.model.state import NOBODY, beta_draws
 from funnelsim.viz import levers
 
 #: Window over which the steps-per-second readout is measured.

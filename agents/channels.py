@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from funnelsim.agents.population import ConsumerState
 from funnelsim.model.scenario import CHANNELS, Firm
-from funnelsim.model.state import ConsumerState
 
 #: Channel codes used for attribution (0 is "no marketing touch").
 CHANNEL_CODE = {name: code for code, name in enumerate(CHANNELS, start=1)}

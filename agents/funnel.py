@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from funnelsim.model.delays import draw_delays
+from funnelsim.agents.delays import draw_delays
+from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
 from funnelsim.model.ledger import TOUCH_NAMES, Ledger
 from funnelsim.model.network import Network
 from funnelsim.model.scenario import Firm, Market
-from funnelsim.model.state import NOBODY, ConsumerState, beta_draws
 
 #: Awareness a referred neighbour starts with: a friend's word makes a warm lead.
 REFERRED_AWARENESS = 0.9
@@ -83,7 +83,7 @@ def expire_cold_leads(
 
 def end_lead(state: ConsumerState, consumers: np.ndarray, market: Market, step: int, rng: np.random.Generator) -> None:
     """A lead that went cold or was lost: out of every queue for a drawn cooldown, with a fresh
-    patience drawn for the next lead (both gamma, :mod:`funnelsim.model.delays`)."""
+    patience drawn for the next lead (both gamma, :mod:`funnelsim.agents.delays`)."""
     consumers = np.atleast_1d(consumers)
     cooldown = draw_delays(market.lead_cooldown, market.delay_cv, consumers.size, rng)
     release(state, consumers, step + cooldown)

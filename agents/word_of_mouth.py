@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from funnelsim.agents.population import NOBODY, ConsumerState
 from funnelsim.model.network import Network
 from funnelsim.model.scenario import WordOfMouth
-from funnelsim.model.state import NOBODY, ConsumerState
 
 
 def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:

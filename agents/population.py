@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from funnelsim.model.delays import draw_delays
+from funnelsim.agents.delays import draw_delays
 from funnelsim.model.scenario import Market, Scenario
 
 NOBODY = -1
