@@ -311,7 +311,7 @@ def test_report_on_a_folder_that_is_not_a_run_exits_2(tmp_path):
     [("3", 3), ("0.5", 0.5), ("true", True), ('"two words"', "two words"), ("[1, 2]", [1, 2]), ("hubs", "hubs")],
 )
 def test_set_values_are_read_as_toml_and_a_bare_word_as_text(text, value):
-    from funnelsim.experiments.run_command import parse_set_options
+    from funnelsim.cli.run import parse_set_options
 
     assert parse_set_options([f"a.b={text}"]) == {"a.b": value}
 

@@ -8,9 +8,9 @@ import tomllib
 import pytest
 
 from funnelsim.cli import build_parser, main
+from funnelsim.cli.studies import run_count, shrink
+from funnelsim.cli.sweep import built_in_studies
 from funnelsim.errors import UsageError
-from funnelsim.experiments.studies_command import run_count, shrink
-from funnelsim.experiments.sweep_command import built_in_studies
 from funnelsim.experiments.sweep_plan import make_plan
 from funnelsim.experiments.sweep_spec import read_sweep_file
 

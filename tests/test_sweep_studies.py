@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from funnelsim.experiments.sweep_command import built_in_studies, resolve_sweep_path
+from funnelsim.cli.sweep import built_in_studies, resolve_sweep_path
 from funnelsim.experiments.sweep_plan import make_plan
 from funnelsim.experiments.sweep_spec import read_sweep_file
 

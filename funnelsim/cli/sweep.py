@@ -16,11 +16,11 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from funnelsim.arguments import add_max_runs_argument, add_set_argument, check_run_arguments
+from funnelsim.cli.arguments import add_max_runs_argument, add_set_argument, check_run_arguments
+from funnelsim.cli.studies import add_shrink_options, shrink
 from funnelsim.errors import UsageError
 from funnelsim.experiments.executors import sigterm_as_interrupt
 from funnelsim.experiments.provenance import command_line, now_utc
-from funnelsim.experiments.studies_command import add_shrink_options, shrink
 
 #: Exit codes: 0 all runs ok, 1 some runs failed or the sweep was cut short, 2 bad input.
 EXIT_OK, EXIT_RUNS_FAILED = 0, 1
@@ -282,7 +282,7 @@ def fresh_seed() -> int:
 
 def _with_command_line_settings(spec, args: argparse.Namespace, sweep_path: Path):
     """The sweep file's spec with --set, --steps, --replications and --seed on top; checked again."""
-    from funnelsim.arguments import parse_set_options
+    from funnelsim.cli.arguments import parse_set_options
     from funnelsim.experiments.sweep_spec import SweepSpec
 
     changes: dict = {}

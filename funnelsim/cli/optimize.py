@@ -67,7 +67,7 @@ def register(subparsers) -> None:
 
 
 def optimize_command(args: argparse.Namespace) -> int:
-    from funnelsim.arguments import parse_set_options
+    from funnelsim.cli.arguments import parse_set_options
     from funnelsim.experiments.executors import sigterm_as_interrupt
     from funnelsim.experiments.optimization.api import optimize
     from funnelsim.experiments.optimization.trial_store import MANIFEST, partial_directory

@@ -3,7 +3,7 @@
 Each subcommand lives in the module that owns its job and exposes ``register(subparsers)``,
 which adds its parser and sets ``handler`` to a function taking the parsed arguments and
 returning an exit code. Registering a command is one line in :data:`COMMAND_MODULES`. Shared
-flags come from :mod:`funnelsim.arguments`; this file adds ``-v/--verbose`` and ``--quiet`` to
+flags come from :mod:`funnelsim.cli.arguments`; this file adds ``-v/--verbose`` and ``--quiet`` to
 every command, sets up the standard ``logging`` module from them, suggests the closest name for a
 mistyped command, and turns the project's own input errors into one line on stderr with exit
 code 2.
@@ -23,14 +23,14 @@ from funnelsim.errors import UsageError
 
 #: Modules that each contribute subcommands, in the order ``--help`` lists them.
 COMMAND_MODULES = (
-    "funnelsim.experiments.run_command",  # run, scenarios, validate, report
-    "funnelsim.experiments.sweep_command",  # sweep, analyze
-    "funnelsim.experiments.compare_command",  # compare
-    "funnelsim.experiments.studies_command",  # studies
-    "funnelsim.experiments.elasticities",  # elasticities
-    "funnelsim.viz.serve_command",  # serve
-    "funnelsim.experiments.optimization.command",  # optimize
-    "funnelsim.experiments.calibration.command",  # calibrate
+    "funnelsim.cli.run",  # run, scenarios, validate, report
+    "funnelsim.cli.sweep",  # sweep, analyze
+    "funnelsim.cli.compare",  # compare
+    "funnelsim.cli.studies",  # studies
+    "funnelsim.cli.elasticities",  # elasticities
+    "funnelsim.cli.serve",  # serve
+    "funnelsim.cli.optimize",  # optimize
+    "funnelsim.cli.calibrate",  # calibrate
 )
 
 #: Exit code for bad input (a bad scenario, an unknown option value, a missing file).

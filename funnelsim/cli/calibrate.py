@@ -32,7 +32,7 @@ def register(subparsers) -> None:
         help="a scenario key to fit with a uniform prior on [LO, HI], e.g. --fit bass.q=0.1:0.9; "
         "'m=LO:HI' sets the range of the market potential in the data's units (default: around the Bass fit). Repeatable.",
     )
-    from funnelsim.experiments.run_command import _add_set_option
+    from funnelsim.cli.run import _add_set_option
 
     _add_set_option(parser)
     parser.add_argument("--out", metavar="DIR", required=True, help="results folder to create")
@@ -57,7 +57,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         raise UsageError(f"--workers {args.workers}: must be 1 or more")
     if args.seed < 0:
         raise UsageError(f"--seed {args.seed}: must be 0 or more")
-    from funnelsim.experiments.run_command import parse_set_options
+    from funnelsim.cli.run import parse_set_options
 
     settings = parse_set_options(args.set)
     if settings and not args.scenario:

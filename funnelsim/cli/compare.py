@@ -79,9 +79,9 @@ def register(subparsers) -> None:
 
 
 def compare_command(args: argparse.Namespace) -> int:
+    from funnelsim.cli.run import MAX_SEED, parse_set_options
     from funnelsim.experiments.compare import AUTO_CAP, HEADLINE_MEASURES, compare
     from funnelsim.experiments.results_folder import check_output_directory
-    from funnelsim.experiments.run_command import MAX_SEED, parse_set_options
 
     replications = _replications(args.replications)
     if args.max_replications is not None and replications != "auto":

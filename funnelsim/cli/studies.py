@@ -38,7 +38,7 @@ def studies_command(args: argparse.Namespace) -> int:
 
 def study_lines() -> list[str]:
     """One line per built-in study: name, design and size, and its description."""
-    from funnelsim.experiments.sweep_command import built_in_studies
+    from funnelsim.cli.sweep import built_in_studies
     from funnelsim.experiments.sweep_spec import parse_sweep_text
 
     rows = []
@@ -86,7 +86,7 @@ def run_count(spec) -> int:
 
 def add_shrink_options(parser: argparse.ArgumentParser) -> None:
     """The options of :func:`shrink`, for ``funnelsim sweep``."""
-    # --replications is one of sweep's own settings (funnelsim.arguments); --runs fits the design to it.
+    # --replications is one of sweep's own settings (funnelsim.cli.arguments); --runs fits the design to it.
     group = parser.add_argument_group("shrinking a study (without copying its file)")
     size = group.add_mutually_exclusive_group()
     size.add_argument(

@@ -16,7 +16,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from funnelsim.arguments import (
+from funnelsim.cli.arguments import (
     DEFAULT_REPLICATIONS,
     add_output_arguments,
     add_run_arguments,
