@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mesa
 
+from funnelsim.agents.channel_codes import TOUCH_NAMES
 from funnelsim.agents.population import NOBODY, STAGE_NAMES
 
 
@@ -67,8 +68,6 @@ class Consumer(mesa.Agent):
 
     def touches(self, firm: int) -> dict[str, object]:
         """First and last marketing touch (channel name and step) for attribution."""
-        from funnelsim.model.ledger import TOUCH_NAMES
-
         state, row = self._state, self.row
         return {
             "first_channel": TOUCH_NAMES[state.first_touch[firm, row]],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from funnelsim.agents.delays import draw_delays
-from funnelsim.model.scenario import Market, Scenario
+from funnelsim.agents.protocols import MarketLike, ScenarioLike
 
 NOBODY = -1
 
@@ -32,8 +32,8 @@ def beta_draws(mean: float, concentration: float, size: int, rng: np.random.Gene
 class ConsumerState:
     """Structure of arrays for ``n`` consumers and ``firms`` firms."""
 
-    def __init__(self, scenario: Scenario, segment: np.ndarray, rng: np.random.Generator):
-        market: Market = scenario.market
+    def __init__(self, scenario: ScenarioLike, segment: np.ndarray, rng: np.random.Generator):
+        market: MarketLike = scenario.market
         n, firms = market.consumers, len(scenario.firms)
         self.size, self.firms = n, firms
         # Aware (the funnel stage) means awareness at or above the recall threshold; a threshold of

@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from funnelsim.agents.population import NOBODY, ConsumerState
-from funnelsim.model.network import Network
-from funnelsim.model.scenario import WordOfMouth
+from funnelsim.agents.protocols import NetworkLike, WordOfMouthLike
 
 
 def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:
@@ -30,7 +29,7 @@ def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:
     return strength
 
 
-def hearing_chance(exposure: np.ndarray, network: Network, settings: WordOfMouth, susceptibility: np.ndarray) -> np.ndarray:
+def hearing_chance(exposure: np.ndarray, network: NetworkLike, settings: WordOfMouthLike, susceptibility: np.ndarray) -> np.ndarray:
     """Chance of hearing for (n, firms) exposure."""
     if settings.form == "contagion":
         if settings.beta >= 1.0:
@@ -48,7 +47,7 @@ _BOUND_MARGIN = 1e-9
 
 
 def hearers(
-    exposure: np.ndarray, network: Network, settings: WordOfMouth, susceptibility: np.ndarray, rng: np.random.Generator
+    exposure: np.ndarray, network: NetworkLike, settings: WordOfMouthLike, susceptibility: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """(consumer, firm) pairs of those who hear, for (firms, n) exposure, ordered by consumer then firm.
 
@@ -75,7 +74,7 @@ def hearers(
     return consumer[order], firm[order]
 
 
-def spread(state: ConsumerState, network: Network, settings: WordOfMouth, rng: np.random.Generator) -> np.ndarray:
+def spread(state: ConsumerState, network: NetworkLike, settings: WordOfMouthLike, rng: np.random.Generator) -> np.ndarray:
     """Raise the awareness of those who hear; returns how many heard about each firm."""
     if settings.beta == 0.0 or settings.lift == 0.0:
         return np.zeros(state.firms, dtype=np.int64)

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from funnelsim.model.scenario import CHANNELS
-
-#: Channel codes for first/last-touch attribution; 0 means "no marketing touch" (organic).
-TOUCH_NAMES = ("none", *CHANNELS)
+from funnelsim.agents.channel_codes import CHANNELS, TOUCH_NAMES
 
 #: Costs that are subtracted from revenue to give profit.
 COST_ITEMS = (

@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from funnelsim.agents.channel_codes import CHANNELS, TOUCH_NAMES
 from funnelsim.agents.population import ConsumerState
-from funnelsim.model.ledger import COST_ITEMS, ITEMS, TOUCH_NAMES, Ledger
-from funnelsim.model.scenario import CHANNELS
+from funnelsim.model.ledger import COST_ITEMS, ITEMS, Ledger
 
 STAGE_COLUMNS = ("unaware", "aware", "leads", "customers", "rival_customers")
 

@@ -21,8 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-#: The four marketing channels, in the order used for arrays and table columns.
-CHANNELS = ("email", "blogging", "media", "jingles")
+from funnelsim.agents.channel_codes import CHANNELS
 
 
 class ScenarioError(ValueError):
