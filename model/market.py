@@ -31,8 +31,8 @@ from funnelsim.agents import funnel, word_of_mouth
 from funnelsim.agents.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.agents.consumer import Consumer
 from funnelsim.agents.marketer import Marketer
-from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
-from funnelsim.agents.salesperson import Salesperson
+from funnelsim.agents.population import ConsumerState, beta_draws
+from funnelsim.agents.salesperson import Salesperson, leads_by_policy, prospect
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
@@ -243,7 +243,7 @@ class MarketModel(mesa.Model):
             idle = [person for person in people if person.idle]
             if idle:
                 mine = waiting[state.lead_of[waiting] == f]
-                chosen = self._by_policy(f, mine, len(idle))
+                chosen = leads_by_policy(state, f, self.scenario.firms[f], self.scenario.market, mine, len(idle))
                 for person, lead in zip(idle, chosen):
                     person.take(lead)
                     self.ledger.add("leads_taken", f, 1)
@@ -256,68 +256,8 @@ class MarketModel(mesa.Model):
                 person.step()
 
     def _prospect(self, f: int, idle: list[Salesperson], step: int) -> None:
-        """Outbound prospecting: each idle salesperson calls consumers who are nobody's lead or
-        customer, one at a time, until one agrees to a meeting or the step's contacts run out.
-
-        A contact is drawn at random from the firm's reachable consumers who are free (no lead,
-        no customer of any firm, not cooling down); it agrees with chance ``prospect_response x
-        price acceptance`` if in the market, never otherwise. The one who agrees becomes the
-        firm's lead and is worked at once by the salesperson who found them. Every salesperson
-        draws the same number of numbers whatever happens, so runs stay comparable (common
-        random numbers).
-        """
-        state, firm, market = self.consumers, self.scenario.firms[f], self.scenario.market
-        sales = firm.sales
-        free = np.flatnonzero(
-            state.reachable[f]
-            & (state.customer_of == NOBODY)
-            & (state.lead_of == NOBODY)
-            & (state.next_lead_step <= step)
-        )
-        contacts = sales.prospect_contacts
-        for person in idle:
-            picks = self.rng.integers(0, max(free.size, 1), contacts)
-            draws = self.rng.random(contacts)
-            if free.size == 0:
-                continue
-            called = free[picks]
-            # Someone another salesperson signed up a moment ago is no longer free.
-            still_free = state.lead_of[called] == NOBODY
-            chance = sales.prospect_response * state.in_market[called] * still_free
-            chance *= funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[called], market.price_scale)
-            agreed = np.flatnonzero(draws < chance)
-            made = contacts if agreed.size == 0 else int(agreed[0]) + 1
-            self.ledger.add("prospect_contacts", f, made)
-            if agreed.size == 0:
-                continue
-            prospect = int(called[agreed[0]])
-            state.lead_of[prospect] = f
-            state.lead_since[prospect] = step
-            state.referred_by[prospect] = NOBODY
-            # Agreeing to a meeting makes the prospect at least as keen as their interest threshold.
-            state.awareness[f, prospect] = max(state.awareness[f, prospect], state.threshold[prospect])
-            person.take(prospect, prospected=True)
-            self.ledger.add("leads_created", f, 1)
-            self.ledger.add("leads_prospected", f, 1)
-
-    def _by_policy(self, f: int, leads: np.ndarray, count: int) -> np.ndarray:
-        """The ``count`` leads an idle salesforce takes first, in order."""
-        if leads.size == 0:
-            return leads
-        policy = self.scenario.firms[f].sales.policy
-        state = self.consumers
-        if policy == "fifo":
-            key = state.lead_since[leads].astype(float)
-        elif policy == "newest":
-            key = -state.lead_since[leads].astype(float)
-        else:  # best_score: keenest, best-fitting leads first
-            firm, market = self.scenario.firms[f], self.scenario.market
-            fit = funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[leads], market.price_scale)
-            key = -(state.awareness[f, leads] * fit)
-        count = min(count, leads.size)
-        # Stable order: ties go to the lower consumer row, so results do not depend on sorting luck.
-        first = np.lexsort((leads, key))[:count] if leads.size <= 4 * count else _smallest(key, leads, count)
-        return leads[first]
+        """Outbound prospecting by a firm's idle salespeople (:func:`funnelsim.agents.salesperson.prospect`)."""
+        prospect(idle, self.consumers, f, self.scenario.firms[f], self.scenario.market, self.ledger, step, self.rng)
 
     def _row(self) -> dict[str, np.ndarray]:
         """This step's row: kept as one (columns, firms) block for the collector, and handed out
@@ -370,10 +310,3 @@ class MarketModel(mesa.Model):
         """The network as a networkx graph (for drawing); nodes are consumer rows."""
         return self.network.to_networkx()
 
-
-def _smallest(key: np.ndarray, leads: np.ndarray, count: int) -> np.ndarray:
-    """Positions of the ``count`` smallest keys (ties by row), without sorting everything."""
-    threshold = np.partition(key, count - 1)[count - 1]
-    candidates = np.flatnonzero(key <= threshold)
-    order = np.lexsort((leads[candidates], key[candidates]))
-    return candidates[order[:count]]
