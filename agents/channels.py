@@ -142,13 +142,13 @@ def jingles(spend: float, ctx: ChannelContext) -> Reach:
     return Reach(spend, consumers, params.lift, {"impressions": impressions}, distinct=True)
 
 
-def audience_for(firm: FirmLike, degree: np.ndarray, segment: np.ndarray) -> Audience:
+def audience_for(firm: FirmLike, degree: np.ndarray, community: np.ndarray) -> Audience:
     """The audience a firm's targeting setting picks on this network."""
     targeting = firm.marketing.targeting
     if targeting == "hubs" and degree.sum() > 0:
         return Audience(degree.size, weights=degree / degree.sum())
-    if targeting == "segment":
-        members = np.flatnonzero(segment == firm.marketing.target_segment)
+    if targeting == "community":
+        members = np.flatnonzero(community == firm.marketing.target_community)
         return Audience(members.size, members=members)
     return Audience(degree.size)
 

@@ -50,11 +50,11 @@ def decay_awareness(state: ConsumerState, market: MarketLike, memorability: np.n
     (firms, n) factor array every step.
     """
     decay = market.awareness_decay
-    for firm, row in enumerate(state.awareness):
+    for f, row in enumerate(state.awareness):
         if decay > 0:
             plain = 1.0 - decay * 1.0
-            slower = 1.0 - decay * (1.0 - memorability[firm])
-            listeners = state.memorable[firm]
+            slower = 1.0 - decay * (1.0 - memorability[f])
+            listeners = state.memorable[f]
             if slower != plain and listeners.any():
                 np.multiply(row, np.where(listeners, slower, plain), out=row)
             else:
@@ -111,14 +111,14 @@ def form_leads(
     """
     # Only consumers whose awareness of some firm reaches their threshold can become leads: find
     # those first (few), then check the rest of the conditions on them alone.
-    passing = np.flatnonzero((state.awareness >= state.threshold).any(axis=0) & state.in_market)
+    passing = np.flatnonzero((state.awareness >= state.interest_threshold).any(axis=0) & state.in_market)
     free = passing[
         (state.customer_of[passing] == NOBODY) & (state.lead_of[passing] == NOBODY) & (state.next_lead_step[passing] <= step)
     ]
     if free.size == 0:
         return
     awareness = state.awareness[:, free]
-    eligible = state.reachable[:, free] & (awareness > 0) & (awareness >= state.threshold[free])
+    eligible = state.reachable[:, free] & (awareness > 0) & (awareness >= state.interest_threshold[free])
     candidates = np.flatnonzero(eligible.any(axis=0))
     if candidates.size == 0:
         return
@@ -275,7 +275,7 @@ def switch_leads(
         return
     current = state.lead_of[again].astype(np.int64)
     awareness = state.awareness[:, again]
-    eligible = state.reachable[:, again] & (awareness > 0) & (awareness >= state.threshold[again])
+    eligible = state.reachable[:, again] & (awareness > 0) & (awareness >= state.interest_threshold[again])
     eligible[current, np.arange(again.size)] = True
     wtp = state.willingness_to_pay[again]
     utility = np.stack(

@@ -182,7 +182,7 @@ def prospect(
         state.lead_since[found] = step
         state.referred_by[found] = NOBODY
         # Agreeing to a meeting makes the prospect at least as keen as their interest threshold.
-        state.awareness[firm_index, found] = max(state.awareness[firm_index, found], state.threshold[found])
+        state.awareness[firm_index, found] = max(state.awareness[firm_index, found], state.interest_threshold[found])
         person.take(found, prospected=True)
         ledger.add("leads_created", firm_index, 1)
         ledger.add("leads_prospected", firm_index, 1)

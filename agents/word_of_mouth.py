@@ -65,13 +65,13 @@ def hearers(
     log_keep = np.log1p(-settings.beta)
     bound = exposure * (-log_keep * (1.0 + _BOUND_MARGIN))
     bound *= susceptibility
-    firm, consumer = np.nonzero(draws < bound)
+    f, consumer = np.nonzero(draws < bound)
     # The exact chance, computed as hearing_chance does, for the few candidates only.
-    chance = -np.expm1(exposure[firm, consumer] * log_keep) * susceptibility[consumer]
-    kept = draws[firm, consumer] < chance
-    firm, consumer = firm[kept], consumer[kept]
-    order = np.lexsort((firm, consumer))
-    return consumer[order], firm[order]
+    chance = -np.expm1(exposure[f, consumer] * log_keep) * susceptibility[consumer]
+    kept = draws[f, consumer] < chance
+    f, consumer = f[kept], consumer[kept]
+    order = np.lexsort((f, consumer))
+    return consumer[order], f[order]
 
 
 def spread(state: ConsumerState, network: NetworkLike, settings: WordOfMouthLike, rng: np.random.Generator) -> np.ndarray:
@@ -80,8 +80,8 @@ def spread(state: ConsumerState, network: NetworkLike, settings: WordOfMouthLike
         return np.zeros(state.firms, dtype=np.int64)
     exposure = network.exposure_of_rows(talk_strength(state, settings.aware_weight))
     listener, firm_of = hearers(exposure, network, settings, state.susceptibility, rng)
-    for firm in range(state.firms):
-        listeners = listener[firm_of == firm]
-        row = state.awareness[firm]
+    for f in range(state.firms):
+        listeners = listener[firm_of == f]
+        row = state.awareness[f]
         row[listeners] += settings.lift * (1.0 - row[listeners])
     return np.bincount(firm_of, minlength=state.firms)

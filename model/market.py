@@ -40,14 +40,14 @@ from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.seeding import seed_customers
 
 
-def _value(model: MarketModel, column: str, firm: int) -> float:
+def _value(model: MarketModel, column: str, firm_index: int) -> float:
     """A DataCollector reporter: one firm's value of one column of the current row."""
-    return float(model.current_row[column][firm])
+    return float(model.current_row[column][firm_index])
 
 
-def reporter_name(firm: str, column: str) -> str:
+def reporter_name(firm_name: str, column: str) -> str:
     """The DataCollector's name for one firm's measure, e.g. ``"Closer.customers"``."""
-    return f"{firm}.{column}"
+    return f"{firm_name}.{column}"
 
 
 class RowCollector(mesa.DataCollector):
@@ -71,7 +71,7 @@ class RowCollector(mesa.DataCollector):
         }
         super().__init__(
             model_reporters={
-                reporter_name(name, column): functools.partial(_value, column=column, firm=f)
+                reporter_name(name, column): functools.partial(_value, column=column, firm_index=f)
                 for f, name in enumerate(firm_names)
                 for column in columns
             }
@@ -133,7 +133,7 @@ class MarketModel(mesa.Model):
         sc = self.scenario
         self.firm_names = [firm.name for firm in sc.firms]
         self.network = build_network(sc.network, sc.market.consumers, self.rng)
-        self.consumers = ConsumerState(sc, self.network.block_of, self.rng)
+        self.consumers = ConsumerState(sc, self.network.community_of, self.rng)
         self.ledger = Ledger(len(sc.firms))
         self._memorability = np.array([firm.marketing.jingles.memorability for firm in sc.firms])
         self._create_firm_agents()
@@ -156,7 +156,7 @@ class MarketModel(mesa.Model):
         self.salespeople: list[list[Salesperson]] = []
         marketers: list[Marketer] = []
         for f, firm in enumerate(sc.firms):
-            audience = audience_for(firm, self.network.degree, state.segment)
+            audience = audience_for(firm, self.network.degree, state.community)
             context = ChannelContext(f, firm, state, FirmMarketingState(), audience, in_market_idx, out_market_idx, self.rng)
             self.channel_contexts.append(context)
             for _ in range(firm.marketing.marketers):
@@ -295,10 +295,10 @@ class MarketModel(mesa.Model):
         return summarize(self.table())
 
     # ----------------------------------------------------------------------------------------
-    def stage_of(self, firm: int) -> np.ndarray:
-        """Stage code of every consumer relative to ``firm``: 0 unaware, 1 aware, 2 lead,
+    def stage_of(self, firm_index: int) -> np.ndarray:
+        """Stage code of every consumer relative to firm ``firm_index``: 0 unaware, 1 aware, 2 lead,
         3 customer of this firm, 4 customer of a rival."""
-        return self.consumers.stage_of(firm)
+        return self.consumers.stage_of(firm_index)
 
     def neighbours_of(self, row: int) -> list[int]:
         if isinstance(self.network, CompleteNetwork):

@@ -246,12 +246,12 @@ def test_first_and_last_touch_attribution_adds_up_to_revenue(small_baseline):
     assert table["revenue"].sum() > 0
 
 
-def test_segment_targeting_reaches_only_that_community(small_baseline):
+def test_community_targeting_reaches_only_that_community(small_baseline):
     overrides = {
         "network.kind": "sbm",
-        "network.blocks": 4,
-        "firms.0.marketing.targeting": "segment",
-        "firms.0.marketing.target_segment": 2,
+        "network.communities": 4,
+        "firms.0.marketing.targeting": "community",
+        "firms.0.marketing.target_community": 2,
         "firms.0.marketing.mix": {"email": 0.0, "blogging": 0.0, "media": 0.5, "jingles": 0.5},
         "firms.0.marketing.jingles.production_cost": 0.0,
         "word_of_mouth.beta": 0.0,
@@ -259,4 +259,4 @@ def test_segment_targeting_reaches_only_that_community(small_baseline):
     model, _ = run(small_baseline, overrides, consumers=800, steps=5)
     reached = model.consumers.first_touch[0] > 0
     assert reached.sum() > 50
-    assert np.all(model.network.block_of[reached] == 2)
+    assert np.all(model.network.community_of[reached] == 2)
