@@ -10,7 +10,7 @@ from __future__ import annotations
 import mesa
 
 from funnelsim.agents.channel_codes import TOUCH_NAMES
-from funnelsim.agents.population import NOBODY, STAGE_NAMES
+from funnelsim.agents.population import NOBODY, STAGE_NAMES, ConsumerState
 
 
 class Consumer(mesa.Agent):
@@ -19,7 +19,7 @@ class Consumer(mesa.Agent):
         self.row = row
 
     @property
-    def _state(self):
+    def _state(self) -> ConsumerState:
         return self.model.consumers
 
     @property

@@ -91,8 +91,8 @@ def end_lead(state: ConsumerState, consumers: np.ndarray, market: MarketLike, st
     state.patience[consumers] = draw_delays(market.lead_patience, market.delay_cv, consumers.size, rng, minimum=1)
 
 
-def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int) -> None:
-    """Take consumers out of every lead queue until ``next_lead_step``."""
+def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int | np.ndarray) -> None:
+    """Take consumers out of every lead queue until ``next_lead_step`` (one step for all, or one each)."""
     state.lead_of[consumers] = NOBODY
     state.being_worked[consumers] = False
     state.referred_by[consumers] = NOBODY

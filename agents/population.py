@@ -90,6 +90,7 @@ class ConsumerState:
         """
         if consumers.size == 0 or lift <= 0.0:
             return
+        remaining: float | np.ndarray  # one factor for all, or one per distinct consumer
         if distinct:
             hit, remaining = consumers, 1.0 - lift
         else:

@@ -38,7 +38,7 @@ class Salesperson(mesa.Agent):
         self.cycles_completed_steps = 0  # sum of the drawn cycles of every resolved deal
 
     @property
-    def firm(self):
+    def firm(self) -> FirmLike:
         return self.model.scenario.firms[self.firm_index]
 
     @property

@@ -24,6 +24,7 @@ import functools
 from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -60,6 +61,9 @@ class RowCollector(mesa.DataCollector):
     from the stored rows when someone reads it. Reporters added besides the model's own, and
     agent reporters, are collected Mesa's own way, copies and all.
     """
+
+    #: Mesa's reporters by name (set by DataCollector; declared here because collect swaps them).
+    model_reporters: dict[str, Any]
 
     def __init__(self, columns: tuple[str, ...], firm_names: list[str]):
         self._columns = tuple(columns)
@@ -306,7 +310,7 @@ class MarketModel(mesa.Model):
         adjacency = self.network.adjacency
         return adjacency.indices[adjacency.indptr[row] : adjacency.indptr[row + 1]].tolist()
 
-    def network_graph(self):
+    def network_graph(self) -> nx.Graph:
         """The network as a networkx graph (for drawing); nodes are consumer rows."""
         return self.network.to_networkx()
 

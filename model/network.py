@@ -12,12 +12,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
 from funnelsim.model.scenario import NetworkSettings
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class NetworkFileError(ValueError):
@@ -112,6 +116,7 @@ def build_network(spec: NetworkSettings, consumers: int, rng: np.random.Generato
     if spec.kind == "complete":
         return CompleteNetwork(consumers)
     if spec.kind == "file":
+        assert spec.path is not None  # kind = "file" without a path is refused by NetworkSettings
         loaded = spec._loaded if spec._loaded is not None else load_network_file(spec.path, spec.format)
         return SparseNetwork(_csr_from_edges(loaded.edges[:, 0], loaded.edges[:, 1], loaded.nodes))
     if spec.kind == "barabasi_albert":
@@ -232,7 +237,7 @@ def barabasi_albert_network(
     return network
 
 
-def _attach_at_once(source: np.ndarray, target: np.ndarray, known: int, m: int, rng: np.random.Generator, bar) -> None:
+def _attach_at_once(source: np.ndarray, target: np.ndarray, known: int, m: int, rng: np.random.Generator, bar: tqdm) -> None:
     """Targets of every edge from ``known`` on, drawn at once (see :func:`barabasi_albert_network`)."""
     edges = source.size
     fresh = np.arange(known, edges, dtype=np.int64)
@@ -328,7 +333,7 @@ def _followers(position: np.ndarray, target: np.ndarray, changed: np.ndarray, kn
 class _progress:
     """A tqdm bar on stderr for building a large network (one tick per stage); silent otherwise."""
 
-    def __init__(self, show: bool | None, what: str, consumers: int):
+    def __init__(self, show: bool | None, what: str, consumers: int) -> None:
         import sys
 
         from tqdm import tqdm
@@ -337,10 +342,10 @@ class _progress:
             show = consumers >= PROGRESS_FROM
         self.bar = tqdm(desc=f"building {what} network", unit="stage", file=sys.stderr, disable=not show, leave=False)
 
-    def __enter__(self):
+    def __enter__(self) -> tqdm:
         return self.bar
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.bar.close()
 
 

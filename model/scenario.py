@@ -954,6 +954,7 @@ def _check_network_file(scenario: Scenario, origin: str) -> None:
     from funnelsim.model.network import NetworkFileError, load_network_file
 
     if scenario.network._loaded is None:
+        assert scenario.network.path is not None  # kind = "file" without a path is refused by NetworkSettings
         try:
             scenario.network._loaded = load_network_file(scenario.network.path, scenario.network.format)
         except NetworkFileError as error:
