@@ -88,16 +88,25 @@ def test_the_layout_is_read_from_pyproject():
     assert "funnelsim.model.network" not in _imports("funnelsim.model.scenario", scenario, inside_functions=False)
 
 
+def _in_model(module: str) -> bool:
+    return module == "funnelsim.model" or module.startswith("funnelsim.model.")
+
+
 def test_agents_never_import_the_model():
     """model/ (the market) imports agents/ (what consumers, marketers and salespeople do), never
-    the reverse, not even inside a function."""
-    offending = {
-        module: sorted(target for target in _imports(module, source, inside_functions=True)
-                       if target == "funnelsim.model" or target.startswith("funnelsim.model."))
-        for module, source in MODULES.items()
-        if module.startswith("funnelsim.agents")
-    }
-    assert {module: targets for module, targets in offending.items() if targets} == {}
+    the reverse, not even inside a function, and not through another module (``funnelsim``
+    itself imports the scenario loader, so ``from funnelsim import ...`` would count)."""
+    every = {module: _imports(module, source, inside_functions=True) for module, source in MODULES.items()}
+    agents = [module for module in MODULES if module.startswith("funnelsim.agents")]
+    direct = {module: sorted(filter(_in_model, every[module])) for module in agents}
+    assert {module: targets for module, targets in direct.items() if targets} == {}
+    for module in agents:
+        seen, todo = {module}, [module]
+        while todo:
+            for target in every[todo.pop()] - seen:
+                assert not _in_model(target), f"{module} imports {target} through other modules"
+                seen.add(target)
+                todo.append(target)
     assert any(target.startswith("funnelsim.agents.")
                for target in _imports("funnelsim.model.market", MODULES["funnelsim.model.market"], inside_functions=False))
 
