@@ -152,7 +152,7 @@ def remove_stale_temporaries(parent: Path, older_than: float = STALE_AFTER_SECON
     import re
     import time
 
-    removed = []
+    removed: list[Path] = []
     pattern = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}" + re.escape(TEMPORARY_SUFFIX) + "$")
     try:
         entries = list(os.scandir(parent))

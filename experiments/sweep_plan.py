@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -336,6 +336,7 @@ def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> t
 
 def _dotted_keys(node: Any, prefix: str = "") -> list[str]:
     """Every setting of a resolved scenario as a dotted key (``firms.0.price``)."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(node, dict):
         items = node.items()
     elif isinstance(node, list):

@@ -105,6 +105,12 @@ class ParameterSpec(_Table):
     def is_range(self) -> bool:
         return self.levels is None
 
+    def span(self) -> tuple[float, float]:
+        """``(low, high)`` of a range parameter (the validator sets both whenever ``levels`` is not)."""
+        if self.low is None or self.high is None:
+            raise ValueError("a parameter with levels has no low/high range")
+        return self.low, self.high
+
 
 def _level_kind(level: Any) -> str:
     if isinstance(level, bool):
@@ -140,8 +146,9 @@ class DesignSpec(_Table):
 
 
 class OutputsSpec(_Table):
+    # default= by keyword: type checkers read a positional default as a required field.
     summary: list[str] | None = Field(
-        None,
+        default=None,
         description="End-of-run measures to keep per firm (columns of model.summary()); all when left out. "
         "The first is the one analyze draws unless told otherwise.",
     )

@@ -70,16 +70,27 @@ def model_parameters(scenario: Scenario, settings: levers.Settings) -> dict[str,
 @solara.component
 def LeverSlider(lever: levers.Lever, value: float, on_value) -> None:
     """A slider whose label shows its value; it cannot leave the lever's bounds."""
-    slider = solara.SliderInt if lever.integer else solara.SliderFloat
-    slider(
-        f"{lever.label}: {lever.format(value)}",
-        value=value,
-        min=lever.minimum,
-        max=lever.maximum,
-        step=lever.step,
-        on_value=lambda new: on_value(lever.clamp(new)),
-        thumb_label=False,
-    )
+    label = f"{lever.label}: {lever.format(value)}"
+    if lever.integer:
+        solara.SliderInt(
+            label,
+            value=int(value),
+            min=int(lever.minimum),
+            max=int(lever.maximum),
+            step=int(lever.step),
+            on_value=lambda new: on_value(lever.clamp(new)),
+            thumb_label=False,
+        )
+    else:
+        solara.SliderFloat(
+            label,
+            value=value,
+            min=lever.minimum,
+            max=lever.maximum,
+            step=lever.step,
+            on_value=lambda new: on_value(lever.clamp(new)),
+            thumb_label=False,
+        )
 
 
 @solara.component
@@ -323,9 +334,11 @@ def Page() -> None:
     scenario = starting_scenario(os.environ.get(SCENARIO_VARIABLE, "baseline"))
     settings = solara.use_reactive(solara.use_memo(lambda: levers.initial_settings(scenario), []))
     parameters = solara.use_reactive(solara.use_memo(lambda: model_parameters(scenario, settings.value), []))
-    model = solara.use_reactive(solara.use_memo(lambda: LiveMarketModel(**parameters.value), []))
+    model: solara.Reactive[LiveMarketModel] = solara.use_reactive(
+        solara.use_memo(lambda: LiveMarketModel(**parameters.value), [])
+    )
     firm = solara.use_reactive(0)
-    problem = solara.use_reactive(None)
+    problem: solara.Reactive[str | None] = solara.use_reactive(None)
     play_interval = solara.use_reactive(200)
     render_interval = solara.use_reactive(1)
     use_threads = solara.use_reactive(False)

@@ -209,7 +209,7 @@ def initial_settings(scenario: Scenario, seed: int = 42) -> Settings:
     """The levers as the scenario sets them."""
     consumers = population_lever(scenario).bound(scenario.market.consumers)
     firms = tuple(tuple(firm_values(scenario, index).items()) for index in range(len(scenario.firms)))
-    return Settings(int(consumers), scenario.network.kind, SEED_LEVER.clamp(seed), firms)
+    return Settings(int(consumers), scenario.network.kind, int(SEED_LEVER.clamp(seed)), firms)
 
 
 def normalized_mix(values: dict[str, float | int]) -> dict[str, float]:

@@ -139,7 +139,7 @@ def is_loopback(host: str) -> bool:
     import ipaddress
 
     try:
-        resolved = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+        resolved = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
     except socket.gaierror:
         return False
     return all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in resolved)

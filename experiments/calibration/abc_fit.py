@@ -80,6 +80,7 @@ class SimulatedSeries:
         targets = sorted({series_target(column)[0] for column in self.columns})
         result = run_task(EngineTask(0, int(replication), self.seed, scenario, steps or self.steps, tuple(targets)))
         table = result.timeseries
+        assert table is not None, "run_task keeps the per-step table whenever the task names columns"
         table = table[table["step"] >= 1]
         scale = float(parameters[MARKET_POTENTIAL]) / scenario.market.consumers
         out = {}
@@ -271,7 +272,7 @@ def simulate_band(
     names = {key: f"x{i}" for i, key in enumerate(model.keys)}
     names[MARKET_POTENTIAL] = MARKET_POTENTIAL
     parameter_sets = [{names[key]: float(fit.posterior[key].iloc[row]) for key in names} for row in rows]
-    results: list[dict[str, np.ndarray] | None] = [None] * draws
+    results: dict[int, dict[str, np.ndarray]] = {}  # draw index -> series, in whatever order they finish
     bar = tqdm(total=draws, desc="forecast runs", unit="run", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     if scheduler is None and (workers or 1) <= 1:
         for index, parameters in enumerate(parameter_sets):
@@ -289,4 +290,4 @@ def simulate_band(
                 results[futures[future]] = future.result()
                 bar.update(1)
     bar.close()
-    return {column: np.stack([result[column] for result in results]) for column in model.columns}
+    return {column: np.stack([results[index][column] for index in range(draws)]) for column in model.columns}
