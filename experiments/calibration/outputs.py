@@ -12,9 +12,10 @@ from funnelsim.experiments.calibration.figures import plot_fit
 from funnelsim.experiments.results_folder import MARKER, atomic_directory
 
 
-def write_outputs(result, directory: Path, overwrite: bool = False) -> list[str]:
-    """``fit.json``, ``forecast.csv``, ``fit.png`` and, for an agent-based fit, ``posterior.parquet``
-    and ``calibrated.toml``; plus the ``manifest.json`` that marks a funnelsim results folder."""
+def write_outputs(result, directory: Path, overwrite: bool = False, figures: bool = True) -> list[str]:
+    """``fit.json``, ``forecast.csv``, ``fit.png`` (unless not ``figures``) and, for an agent-based
+    fit, ``posterior.parquet`` and ``calibrated.toml``; plus the ``manifest.json`` that marks a
+    funnelsim results folder."""
     from funnelsim.experiments.calibration.api import write_json
 
     written: list[str] = []
@@ -36,8 +37,9 @@ def write_outputs(result, directory: Path, overwrite: bool = False) -> list[str]
             written.append("calibrated.toml")
         else:
             title = f"Bass fit: p = {result.bass.p:.4g}, q = {result.bass.q:.4g}, m = {result.bass.m:.5g}"
-        plot_fit(result.table, temporary / "fit.png", title, fitted)
-        written.append("fit.png")
+        if figures:
+            plot_fit(result.table, temporary / "fit.png", title, fitted)
+            written.append("fit.png")
         write_json(
             temporary / MARKER,
             {"command": "calibrate", "funnelsim": __version__, "seed": result.seed, "files": sorted(written)},

@@ -119,6 +119,7 @@ def optimize(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = False,
+    figures: bool = True,
 ) -> OptimizationResult:
     """Find the split of a fixed budget that maximizes a firm's ``objective``.
 
@@ -147,6 +148,8 @@ def optimize(
     out, resume, overwrite
         With ``out``, every finished batch is saved in ``out.partial`` and the results folder is
         written at the end (``resume`` finishes an interrupted one).
+    progress, figures
+        Show a progress bar on stderr; draw the figures in ``out/figures`` (tables only without).
 
     Returns
     -------
@@ -247,10 +250,10 @@ def optimize(
     result = _select(
         objective, base, firm_index, search_space, settings, baseline_rows, search_rows, final_rows, leader_numbers, leader_candidates
     )
-    if directory is not None:
+    if out is not None and directory is not None:
         from funnelsim.experiments.optimization.outputs import write_results
 
-        write_results(result, Path(out), overwrite)  # type: ignore[arg-type]
+        write_results(result, Path(out), overwrite, figures=figures)
         shutil.rmtree(directory, ignore_errors=True)
     return result
 

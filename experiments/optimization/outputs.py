@@ -18,7 +18,7 @@ from funnelsim.experiments.results_folder import atomic_directory
 FIGURES = "figures"
 
 
-def write_results(result, out: Path, overwrite: bool) -> None:
+def write_results(result, out: Path, overwrite: bool, figures: bool = True) -> None:
     from funnelsim.experiments.optimization.figures import draw_figures
 
     with atomic_directory(out, replace=overwrite) as temporary:
@@ -30,7 +30,8 @@ def write_results(result, out: Path, overwrite: bool) -> None:
         trials.to_parquet(temporary / "trials.parquet", index=False)
         manifest = {"kind": "funnelsim optimize", **best["settings"], "space": best["space"]}
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-        draw_figures(result, temporary / FIGURES)
+        if figures:
+            draw_figures(result, temporary / FIGURES)
 
 
 def best_toml(result) -> str:

@@ -19,6 +19,7 @@ import re
 import sys
 
 from funnelsim import __version__
+from funnelsim.cli.arguments import add_verbosity_arguments
 from funnelsim.errors import UsageError
 
 #: Modules that each contribute subcommands, in the order ``--help`` lists them.
@@ -65,20 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     for command in subparsers.choices.values():
-        _add_verbosity(command)
+        add_verbosity_arguments(command)
     return parser
-
-
-def _add_verbosity(command: argparse.ArgumentParser) -> None:
-    """``-v/--verbose`` and ``--quiet`` on every command, unless it defines its own."""
-    known = command._option_string_actions
-    if "--verbose" not in known and "-v" not in known:
-        command.add_argument(
-            "-v", "--verbose", action="count", default=0, help="say more on stderr (-vv for debugging detail)"
-        )
-    if "--quiet" not in known:
-        flags = ["--quiet"] if "-q" in known else ["--quiet", "-q"]
-        command.add_argument(*flags, action="store_true", help="no progress bar and no summary, only errors")
 
 
 def _configure_logging(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from funnelsim.cli.arguments import add_command, add_scenario_positional
 from funnelsim.errors import UsageError
 from funnelsim.viz.server import DEFAULT_HOST, DEFAULT_PORT
 
@@ -15,7 +16,8 @@ DEFAULT_SCENARIO = "baseline"
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "serve",
         help="start the live browser page for one model",
         description=(
@@ -24,16 +26,9 @@ def register(subparsers) -> argparse.ArgumentParser:
             "and sliders for the levers a marketing or sales manager pulls. Prints the page's "
             "address. Binds to 127.0.0.1 unless --host says otherwise."
         ),
-        epilog="example:\n  funnelsim serve baseline --port 8765",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples="funnelsim serve baseline --port 8765",
     )
-    parser.add_argument(
-        "scenario",
-        nargs="?",
-        default=DEFAULT_SCENARIO,
-        metavar="SCENARIO",
-        help=f"scenario file (.toml) or built-in name to start from (default: {DEFAULT_SCENARIO})",
-    )
+    add_scenario_positional(parser, default=DEFAULT_SCENARIO)
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on, 0 for any free one (default: {DEFAULT_PORT})")
     parser.set_defaults(handler=run_serve)
