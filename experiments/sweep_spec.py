@@ -233,10 +233,11 @@ def parse_sweep_text(text: str, origin: str = "sweep") -> SweepSpec:
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as error:
-        raise UsageError(f"{origin}: {_first_problem(error)}") from None
+        raise UsageError(f"{origin}: {first_problem(error)}") from None
 
 
-def _first_problem(error: ValidationError) -> str:
+def first_problem(error: ValidationError) -> str:
+    """The first problem of a sweep file's validation, as ``location: message`` in the file's terms."""
     problem = error.errors()[0]
     # Union members add their type name to the location; it only confuses the reader.
     parts = [str(part) for part in problem["loc"] if not _is_type_tag(part)]

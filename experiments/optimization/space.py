@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from funnelsim.errors import UsageError
-from funnelsim.experiments.optimization.objectives import did_you_mean
 from funnelsim.model.scenario import CHANNELS, Scenario, ScenarioError, load_scenario
+from funnelsim.suggest import did_you_mean
 
 #: Default bounds of the sales tactics. Discounts beyond 30% and commissions beyond 20% of revenue
 #: are rare in practice and only lose money in the model; the referral reward is bounded as a share

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import secrets
 import textwrap
 import tomllib
 from collections.abc import Sequence
@@ -176,17 +177,18 @@ def add_seed_argument(
 
 def add_workers_arguments(
     parser: argparse.ArgumentParser,
-    default: int | None = None,
+    default_text: str = "one per CPU core",
     scheduler: bool = True,
     extra: str = "results are the same for any W",
 ) -> Any:
     """``--workers/-w W`` and (with ``scheduler``) ``--scheduler ADDRESS``, one or the other.
 
-    Returns the group, so a command can add another way to run (``sweep --serial``) to it."""
+    Both are None when not given (so :func:`check_run_arguments` can tell them apart); the
+    command applies the default that ``default_text`` describes. Returns the group, so a
+    command can add another way to run (``sweep --serial``) to it."""
     group = parser.add_mutually_exclusive_group()
-    shown = "one per CPU core" if default is None else f"{default}, this process" if default == 1 else str(default)
     group.add_argument(
-        *OPTION_STRINGS["--workers"], type=int, default=default, metavar="W", help=_help("--workers", shown, extra)
+        *OPTION_STRINGS["--workers"], type=int, metavar="W", help=_help("--workers", default_text, extra)
     )
     if scheduler:
         group.add_argument("--scheduler", metavar="ADDRESS", help=_help("--scheduler"))
@@ -266,6 +268,14 @@ def check_run_arguments(args: argparse.Namespace) -> None:
     timeout = getattr(args, "connect_timeout", None)
     if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
         raise UsageError(f"--connect-timeout {timeout}: give a positive number of seconds")
+
+
+def fresh_seed() -> int:
+    """A new seed, 0 to ``MAX_SEED``, for a command given no ``--seed``; commands print or record
+    it, so the results can be made again."""
+    from funnelsim.experiments.engine import MAX_SEED
+
+    return secrets.randbelow(MAX_SEED + 1)
 
 
 def scenario_from_arguments(args: argparse.Namespace, positional: str = "scenario"):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import secrets
 import sys
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from funnelsim.cli.arguments import (
     add_steps_argument,
     add_workers_arguments,
     check_run_arguments,
+    fresh_seed,
     parse_set_options,
 )
 from funnelsim.errors import UsageError
@@ -103,7 +103,7 @@ def compare_command(args: argparse.Namespace) -> int:
     precision = _precision(args.precision, measures)
     if args.out:
         check_output_directory(args.out, args.overwrite, kind="funnelsim compare")
-    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    seed = args.seed if args.seed is not None else fresh_seed()
     expected = cap if isinstance(replications, str) else replications
     workers = args.workers or max(1, min(2 * expected, os.cpu_count() or 1))
 

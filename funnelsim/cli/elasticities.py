@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     add_steps_argument(parser)
     add_replications_argument(parser, DEFAULT_REPLICATIONS, extra="paired: both sides of a change share a stream")
     add_seed_argument(parser, default=0)
-    add_workers_arguments(parser, default=1)
+    add_workers_arguments(parser, default_text="1, this process")
     parser.set_defaults(handler=run_elasticities_command)
 
 

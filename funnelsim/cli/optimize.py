@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 
 from funnelsim.cli.arguments import (
@@ -20,6 +19,7 @@ from funnelsim.cli.arguments import (
     add_steps_argument,
     add_workers_arguments,
     check_run_arguments,
+    fresh_seed,
     parse_set_options,
 )
 from funnelsim.errors import UsageError
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
         help="candidates proposed at a time (default: 4); results do not depend on --workers",
     )
     add_seed_argument(parser, extra="seeds the replications, the sampler and the bootstrap")
-    add_workers_arguments(parser, default=1)
+    add_workers_arguments(parser, default_text="1, this process")
     parser.add_argument("--resume", action="store_true", help="finish the interrupted optimization of DIR (kept in DIR.partial)")
     add_output_arguments(
         parser, default=None, what="best.json, best.toml, trials.parquet, manifest.json and figures/"
@@ -87,7 +87,7 @@ def optimize_command(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume: no interrupted optimization at {partial_directory(args.out)}")
         seed = int(json.loads(manifest.read_text(encoding="utf-8"))["seed"])
     if seed is None:
-        seed = secrets.randbits(63)
+        seed = fresh_seed()
     try:
         with sigterm_as_interrupt():  # `kill` stops like Ctrl-C: finished batches stay saved
             result = optimize(

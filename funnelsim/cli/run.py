@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import sys
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from funnelsim.cli.arguments import (
     add_scenario_arguments,
     add_set_argument,
     check_run_arguments,
+    fresh_seed,
     parse_set_options,
     parse_value,
     scenario_from_arguments,
@@ -99,7 +99,7 @@ def run_command(args: argparse.Namespace) -> int:
     directory = Path(args.out) if args.out else default_results_directory(scenario.name)
     check_output_directory(directory, args.overwrite, kind="run")
 
-    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    seed = args.seed if args.seed is not None else fresh_seed()
     outcome, results = run_replications(
         scenario, args.replications, seed, directory,
         workers=args.workers, scheduler=getattr(args, "scheduler", None), overwrite=args.overwrite,

@@ -62,8 +62,10 @@ def _check_page_libraries() -> None:
 
 
 def _absolute_if_file(source: str) -> str:
-    """A scenario path made absolute, so the page finds it whatever its working folder."""
+    """A scenario path made absolute, so the page finds it whatever its working folder; a
+    built-in name stays a name even when a file of that name is in this folder."""
     from pathlib import Path
 
-    path = Path(source).expanduser()
-    return str(path.resolve()) if path.is_file() else source
+    from funnelsim.model.scenario import looks_like_path
+
+    return str(Path(source).expanduser().resolve()) if looks_like_path(source) else source

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import secrets
 import sys
 from importlib import resources
 from pathlib import Path
@@ -27,6 +26,7 @@ from funnelsim.cli.arguments import (
     add_steps_argument,
     add_workers_arguments,
     check_run_arguments,
+    fresh_seed,
 )
 from funnelsim.cli.studies import add_shrink_options, shrink
 from funnelsim.errors import UsageError
@@ -286,15 +286,10 @@ def built_in_studies() -> dict[str, Path]:
     return {entry.name.removesuffix(".toml"): Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".toml")}
 
 
-def fresh_seed() -> int:
-    """A seed for a sweep file that gives none; it is recorded in the manifest, so resume reuses it."""
-    return secrets.randbits(63)
-
-
 def _with_command_line_settings(spec, args: argparse.Namespace, sweep_path: Path):
     """The sweep file's spec with --set, --steps, --replications and --seed on top; checked again."""
     from funnelsim.cli.arguments import parse_set_options
-    from funnelsim.experiments.sweep_spec import SweepSpec
+    from funnelsim.experiments.sweep_spec import SweepSpec, first_problem
 
     changes: dict = {}
     if args.set:
@@ -308,10 +303,8 @@ def _with_command_line_settings(spec, args: argparse.Namespace, sweep_path: Path
 
     try:
         return SweepSpec.model_validate({**spec.model_dump(exclude_none=True), **changes})
-    except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        raise UsageError(f"--{where.split('.')[0]}: {problem['msg']}") from None
+    except ValidationError as error:  # the settings are the options' names: "--steps: ..."
+        raise UsageError(f"--{first_problem(error)}") from None
 
 
 def _manifest(plan, sweep_text: str, where: str) -> dict:
