@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 
-from funnelsim.experiments.results_folder import atomic_directory
+from funnelsim.experiments.results_folder import atomic_directory, without_none
 
 FIGURES = "figures"
 
@@ -36,7 +35,7 @@ def write_results(result, out: Path, overwrite: bool, figures: bool = True) -> N
 
 def best_toml(result) -> str:
     """The winning scenario as TOML; ``funnelsim run best.toml`` runs it."""
-    data = _drop_none(result.scenario.to_dict())
+    data = without_none(result.scenario.to_dict())
     data["name"] = f"{result.scenario.name}-optimized"
     data["description"] = (
         f"{result.scenario.name} with firm '{result.firm['name']}' set to the budget split that maximized "
@@ -49,12 +48,3 @@ def best_toml(result) -> str:
         "# Run it with `funnelsim run best.toml`.\n\n"
     )
     return header + tomli_w.dumps(data)
-
-
-def _drop_none(value: Any) -> Any:
-    """TOML has no null: leave unset settings out, so they take their defaults when loaded."""
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value
