@@ -199,8 +199,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
                 )
                 raise
 
-    if outcome.finished_before:
-        _say(args, f"resumed: {outcome.finished_before} runs were already done")
+    if outcome.finished_before:  # said even with --quiet: it explains why fewer runs ran
+        print(f"resumed: {outcome.finished_before} runs were already done", file=sys.stderr)
     if outcome.failed_total or not args.quiet:
         print(
             f"done: {outcome.finished} of {outcome.total} runs, {outcome.finished - outcome.failed_total} ok, "
