@@ -29,7 +29,7 @@ EXPECTED = {
     "scenarios": VERBOSITY,
     "report": VERBOSITY,
     "studies": VERBOSITY,
-    "serve": VERBOSITY,
+    "serve": {"--set"} | VERBOSITY,
 }
 
 PARSER = build_parser()
@@ -136,3 +136,14 @@ def test_a_misspelt_set_key_gets_the_closest_setting_and_nothing_runs(tmp_path, 
     assert line.startswith(f"funnelsim {arguments[0]}: error: ")
     assert "no such setting 'market.consumer' (did you mean 'market.consumers'?)" in line
     assert not out.exists()
+
+
+def test_serve_hands_its_settings_to_the_page():
+    pytest.importorskip("solara")
+    from funnelsim.viz import app, server
+
+    environment = server.server_environment("baseline", overrides={"market.consumers": 300})
+    scenario = app.starting_scenario(environment[server.SCENARIO_VARIABLE], environment[server.SETTINGS_VARIABLE])
+    assert scenario.market.consumers == 300
+    plain = server.server_environment("baseline")
+    assert app.starting_scenario(plain[server.SCENARIO_VARIABLE], plain[server.SETTINGS_VARIABLE]).market.consumers != 300

@@ -19,6 +19,7 @@ environment variable that the command sets.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import warnings
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from funnelsim import MarketModel, ScenarioError, load_scenario
 from funnelsim.model.scenario import Scenario
 from funnelsim.viz import charts, levers, network_view
 from funnelsim.viz.live import LiveMarketModel
-from funnelsim.viz.server import SCENARIO_VARIABLE
+from funnelsim.viz.server import SCENARIO_VARIABLE, SETTINGS_VARIABLE
 
 __all__ = ["LiveMarketModel", "Page"]
 
@@ -47,9 +48,10 @@ CHART_STYLE = {"style": "height: 360px; width: 100%;"}
 
 
 @functools.lru_cache(maxsize=8)
-def starting_scenario(source: str) -> Scenario:
-    """The scenario every tab starts from (read once per server)."""
-    return load_scenario(source)
+def starting_scenario(source: str, settings: str = "{}") -> Scenario:
+    """The scenario every tab starts from (read once per server), with the ``--set`` overrides
+    of ``funnelsim serve`` (a JSON object)."""
+    return load_scenario(source, json.loads(settings) or None)
 
 
 def model_parameters(scenario: Scenario, settings: levers.Settings) -> dict[str, Any]:
@@ -331,7 +333,7 @@ def Exports(model: LiveMarketModel, scenario_name: str) -> None:
 
 @solara.component
 def Page() -> None:
-    scenario = starting_scenario(os.environ.get(SCENARIO_VARIABLE, "baseline"))
+    scenario = starting_scenario(os.environ.get(SCENARIO_VARIABLE, "baseline"), os.environ.get(SETTINGS_VARIABLE, "{}"))
     settings = solara.use_reactive(solara.use_memo(lambda: levers.initial_settings(scenario), []))
     parameters = solara.use_reactive(solara.use_memo(lambda: model_parameters(scenario, settings.value), []))
     model: solara.Reactive[LiveMarketModel] = solara.use_reactive(
