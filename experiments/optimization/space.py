@@ -318,7 +318,7 @@ def space_from_description(description: dict[str, Any]) -> SearchSpace:
     return SearchSpace(
         firm=int(description["firm"]),
         total_per_step=float(description["total_per_step"]),
-        marketing_share=tuple(description["marketing_share"]),  # type: ignore[arg-type]
+        marketing_share=(float(description["marketing_share"][0]), float(description["marketing_share"][1])),
         channels=tuple(description["mix_channels"]),
         ranges=tuple(Range(**item) for item in description["ranges"]),
         fixed=dict(description["fixed"]),
