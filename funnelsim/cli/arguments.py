@@ -69,7 +69,11 @@ def _help(flag: str, default: str | None = None, extra: str = "") -> str:
 
 class HelpFormatter(argparse.HelpFormatter):
     """Wraps the description's paragraphs to the terminal but keeps indented lines (the
-    examples of the epilog) exactly as written, so they can be copied into a shell."""
+    examples of the epilog) exactly as written, so they can be copied into a shell; never
+    breaks a line inside a flag's name (``--max-`` / ``replications``)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         lines: list[str] = []
@@ -77,7 +81,11 @@ class HelpFormatter(argparse.HelpFormatter):
 
         def flush() -> None:
             if paragraph:
-                lines.extend(textwrap.wrap(" ".join(paragraph), width, initial_indent=indent, subsequent_indent=indent))
+                lines.extend(
+                    textwrap.wrap(
+                        " ".join(paragraph), width, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+                    )
+                )
                 paragraph.clear()
 
         for line in text.splitlines():
