@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from funnelsim.errors import UsageError
 from funnelsim.experiments.engine import evaluate
 from funnelsim.experiments.sweep_plan import make_plan
 from funnelsim.experiments.sweep_spec import read_sweep_file
@@ -136,10 +137,12 @@ def robustness(
     """
     path = STUDIES / f"{finding.study}.toml"
     spec, _ = read_sweep_file(path)
+    if spec.seed is None:
+        raise UsageError(f"{path}: a study needs a seed, so that its design points are the same every time")
     plan = make_plan(spec, path, spec.seed)
     design = plan.design.points
     keep = np.ones(len(design), dtype=bool) if finding.points is None else finding.points(design).to_numpy()
-    points = [{**plan.overrides_of(i), "market.consumers": consumers} for i in np.flatnonzero(keep)]
+    points = [{**plan.overrides_of(int(i)), "market.consumers": consumers} for i in np.flatnonzero(keep)]
 
     def check(extra: dict[str, Any], seed: int) -> bool:
         result = evaluate(

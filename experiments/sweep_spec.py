@@ -105,6 +105,12 @@ class ParameterSpec(_Table):
     def is_range(self) -> bool:
         return self.levels is None
 
+    def span(self) -> tuple[float, float]:
+        """``(low, high)`` of a range parameter (the validator sets both whenever ``levels`` is not)."""
+        if self.low is None or self.high is None:
+            raise ValueError("a parameter with levels has no low/high range")
+        return self.low, self.high
+
 
 def _level_kind(level: Any) -> str:
     if isinstance(level, bool):
@@ -140,8 +146,9 @@ class DesignSpec(_Table):
 
 
 class OutputsSpec(_Table):
+    # default= by keyword: type checkers read a positional default as a required field.
     summary: list[str] | None = Field(
-        None,
+        default=None,
         description="End-of-run measures to keep per firm (columns of model.summary()); all when left out. "
         "The first is the one analyze draws unless told otherwise.",
     )
@@ -226,10 +233,11 @@ def parse_sweep_text(text: str, origin: str = "sweep") -> SweepSpec:
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as error:
-        raise UsageError(f"{origin}: {_first_problem(error)}") from None
+        raise UsageError(f"{origin}: {first_problem(error)}") from None
 
 
-def _first_problem(error: ValidationError) -> str:
+def first_problem(error: ValidationError) -> str:
+    """The first problem of a sweep file's validation, as ``location: message`` in the file's terms."""
     problem = error.errors()[0]
     # Union members add their type name to the location; it only confuses the reader.
     parts = [str(part) for part in problem["loc"] if not _is_type_tag(part)]

@@ -23,13 +23,16 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from funnelsim.model.bass import bass_closed_form, bass_expected_step
 from funnelsim.model.scenario import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from funnelsim.experiments.engine import Evaluation
 
 #: Sultan, Farley & Lehmann (1990): mean p = 0.03, q = 0.38 per year over 213 fitted
 #: diffusion curves; per month, p = 0.0025 and q = 0.0317 (the built-in `bass` scenario).
@@ -49,7 +52,7 @@ class Row:
     verdict: str
     holds: bool
     note: str = ""
-    numbers: dict[str, Any] = field(default_factory=dict)
+    numbers: dict[Any, Any] = field(default_factory=dict)  # by name, or by (firm, setting) for elasticities
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,10 +156,17 @@ def _adoption_paths(scenario: Scenario, replications: int, seed: int, workers: i
     from funnelsim.experiments.engine import evaluate
 
     evaluation = evaluate(scenario, replications=replications, seed=seed, timeseries=["customers"], workers=workers)
-    table = evaluation.timeseries
+    table = _per_step(evaluation)
     table = table[table["firm"] == scenario.firms[0].name]
     paths = table.pivot(index="replication", columns="step", values="customers").to_numpy(dtype=float)
     return paths / scenario.market.consumers
+
+
+def _per_step(evaluation: Evaluation) -> pd.DataFrame:
+    """The per-step table of an evaluation that asked for one (``timeseries=[...]``)."""
+    if evaluation.timeseries is None:
+        raise ValueError("this evaluation kept no per-step table: pass timeseries=[...] to evaluate")
+    return evaluation.timeseries
 
 
 def _command(settings: str) -> str:
@@ -391,7 +401,7 @@ def capacity_row(
             p, q, consumers=consumers, steps=steps, extra={**sales, "firms.0.sales.salespeople": salespeople}
         )
         evaluation = evaluate(scenario, replications=replications, seed=seed, timeseries=["customers", "queue_length", "leads"])
-        series = evaluation.timeseries
+        series = _per_step(evaluation)
         customers = series.pivot(index="replication", columns="step", values="customers").to_numpy(float).mean(axis=0)
         leads = series.pivot(index="replication", columns="step", values="leads").to_numpy(float).mean(axis=0)
         queue = series.pivot(index="replication", columns="step", values="queue_length").to_numpy(float).mean(axis=0)
@@ -533,13 +543,13 @@ def seeding_row(
     from funnelsim.experiments.engine import evaluate
 
     scenario = bass_settings(p, q, consumers=consumers, steps=steps, network="barabasi_albert", k=k)
-    arms = {
+    arms: dict[str, dict[str, Any]] = {
         "none": {"seeding.share": 0.0},
         "random": {"seeding.share": share, "seeding.by": "random"},
         "degree": {"seeding.share": share, "seeding.by": "degree"},
     }
     evaluation = evaluate(scenario, list(arms.values()), replications=replications, seed=seed, timeseries=["customers"])
-    series = evaluation.timeseries
+    series = _per_step(evaluation)
     seeds = round(share * consumers)
     # adopted share per (arm, replication, step)
     paths = np.stack([
@@ -684,7 +694,7 @@ def elasticity_row(
 
 def all_rows(quick: bool = False) -> list[Row]:
     """Every row at the size the doc uses (or a quick size for a smoke run)."""
-    size = {"consumers": 20_000, "replications": 1} if quick else {}
+    size: dict[str, Any] = {"consumers": 20_000, "replications": 1} if quick else {}
     rows = [
         bass_row(SULTAN_P, SULTAN_Q, label="Bass curve at the Sultan, Farley & Lehmann (1990) means, monthly steps", **size),
         bass_row(SULTAN_P, SULTAN_Q, split=4, label="The same, each month split into 4 steps", **size),
@@ -696,7 +706,7 @@ def all_rows(quick: bool = False) -> list[Row]:
         capacity_row(),
         littles_law_row(),
         seeding_row(**({"consumers": 5000, "replications": 4, "horizon": 40} if quick else {})),
-        elasticity_row(**({"consumers": 3000, "replications": 4} if quick else {})),
+        elasticity_row(consumers=3000, replications=4) if quick else elasticity_row(),
     ]
     return rows
 
