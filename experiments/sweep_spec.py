@@ -47,6 +47,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -120,8 +121,14 @@ def _level_kind(level: Any) -> str:
     return "text"
 
 
+#: The design kinds a sweep file may ask for. ``"single"`` is the one-point design of ``funnelsim
+#: run`` (:func:`funnelsim.experiments.sweep_plan.make_run_plan`), which varies nothing and so is
+#: built by the engine, never read from a file.
+FILE_DESIGNS = ("grid", "latin_hypercube", "sobol", "morris")
+
+
 class DesignSpec(_Table):
-    kind: Literal["grid", "latin_hypercube", "sobol", "morris"] = Field(
+    kind: Literal["grid", "latin_hypercube", "sobol", "morris", "single"] = Field(
         ..., description="grid: every combination; latin_hypercube: scipy's qmc; sobol, morris: SALib."
     )
     samples: Annotated[int, Field(ge=0)] | None = Field(
@@ -132,6 +139,15 @@ class DesignSpec(_Table):
     )
     second_order: bool = Field(True, description="sobol: also estimate second-order indices.")
     levels: Annotated[int, Field(ge=2)] = Field(4, description="morris: grid levels per parameter.")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _a_file_design(cls, kind: Any) -> Any:
+        if kind not in FILE_DESIGNS:
+            from funnelsim.suggest import did_you_mean
+
+            raise ValueError(f"input should be {', '.join(map(repr, FILE_DESIGNS))} (got {kind!r}){did_you_mean(str(kind), FILE_DESIGNS)}")
+        return kind
 
     @model_validator(mode="after")
     def _samples_where_needed(self) -> DesignSpec:
