@@ -65,13 +65,16 @@ class Salesperson(mesa.Agent):
 
     def close_chance(self) -> float:
         """Skill, effort bought by commission, product quality, the lead's awareness, price
-        acceptance and freshness (leads cool while they wait) multiply."""
+        acceptance and freshness multiply. Freshness is ``max(lead_freshness_floor,
+        0.5 ** (wait / lead_half_life))``: a lead cools while it waits, down to a floor."""
         firm, market, state = self.firm, self.model.scenario.market, self.model.consumers
         lead = self.lead
         effort = 1.0 + firm.sales.commission_effort * firm.sales.commission
         keen = 0.5 + 0.5 * state.awareness[self.firm_index, lead]
         price_ok = acceptance(paid_price(firm), state.willingness_to_pay[lead : lead + 1], market.price_scale)[0]
-        freshness = 0.5 ** (self.lead_wait / market.lead_half_life)
+        # Leads cool fast, then level off: contacted after a day or more, a lead still converts at
+        # about 1/60 of the first hour's rate (Oldroyd et al. 2011), so the decay stops at a floor.
+        freshness = max(market.lead_freshness_floor, 0.5 ** (self.lead_wait / market.lead_half_life))
         quality = 0.5 + 0.5 * firm.quality
         return float(min(1.0, self.skill * effort * quality * keen * price_ok * freshness))
 

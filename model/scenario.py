@@ -172,6 +172,14 @@ class Market(Section):
         "contacted within an hour are over 60 times likelier to qualify than after a day (Oldroyd, McElheran & "
         "Elkington 2011), and 0.5 ** (1 / 0.17) = 1/59.",
     )
+    lead_freshness_floor: Probability = Field(
+        0.0167,
+        description="Least share of a fresh lead's chance to close that a lead keeps however long it waited: "
+        "the freshness factor is max(floor, 0.5 ** (wait / lead_half_life)), which reaches the floor after "
+        "about a day at the default half-life. Leads contacted within an hour were about 60 times likelier to "
+        "qualify than those contacted after 24 hours or more (Oldroyd, McElheran & Elkington 2011), so a late "
+        "lead still converts at about 1/60 of the first hour's rate; 0 lets a waiting lead cool to nothing.",
+    )
     lead_cooldown: Count = Field(
         30,
         description="Mean steps before a lost, cold or churned consumer can become a lead again; drawn per "
