@@ -655,7 +655,7 @@ def elasticity_row(
         )
         + ". funnelsim measures customers after a whole run, a cumulative response that includes word of mouth, so its "
         "advertising elasticities are to be set beside the long-term mean (0.24) more than the short-term one (0.12). "
-        "The price scale, the interest threshold and Closer's media lift were calibrated to land in these ranges "
+        "The price scale, the interest threshold and the firms' media lift were calibrated to land in these ranges "
         "(docs/model.md, Measured responses), so this row checks that the calibration still holds on the current "
         "model, not an independent prediction"
         if holds
