@@ -41,6 +41,7 @@ PARAMETER_LABELS: dict[str, tuple[str, str | None]] = {
     "market.self_serve_rate": ("self-serve purchase chance", PER_STEP),
     "market.lead_patience": ("lead patience", STEPS),
     "market.lead_half_life": ("lead half-life", STEPS),
+    "market.lead_freshness_floor": ("lead freshness floor (close chance kept by a cold lead)", None),
     "market.lead_cooldown": ("lead cooldown", STEPS),
     "market.churn_rate": ("churn chance", PER_STEP),
     "market.referral_share": ("referral chance per neighbour", None),
