@@ -10,6 +10,7 @@ n(n-1) edges, so the Bass limit runs at any population size.
 from __future__ import annotations
 
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -230,104 +231,129 @@ def barabasi_albert_network(
         known = m + (first - m - 1) * m  # edges whose targets are final
         bar.update(1)
         if known < edges:
-            _attach_at_once(source, target, known, m, rng, bar)
+            _attach_at_once(target, known, m, rng, bar)
         bar.set_postfix_str("matrix")
         network = SparseNetwork(_csr_from_edges(source, target, consumers))
         bar.update(1)
     return network
 
 
-def _attach_at_once(source: np.ndarray, target: np.ndarray, known: int, m: int, rng: np.random.Generator, bar: tqdm) -> None:
-    """Targets of every edge from ``known`` on, drawn at once (see :func:`barabasi_albert_network`)."""
-    edges = source.size
-    fresh = np.arange(known, edges, dtype=np.int64)
-    position = np.zeros(edges, dtype=source.dtype)  # the end each edge's target was drawn at
-    position[known:] = _draw_ends(fresh, m, rng)
-    _resolve_ends(position, source, target, fresh, known)
-    del fresh
-    bar.update(1)
-    check = None  # every node drawn at once
+def _attach_at_once(target: np.ndarray, known: int, m: int, rng: np.random.Generator, bar: tqdm) -> None:
+    """Targets of every edge from ``known`` on (see :func:`barabasi_albert_network`).
+
+    The edges go in consecutive chunks of whole blocks, each about an eighth as long as all the
+    edges before it, so that everything before a chunk is final when it starts: a draw that lands
+    on an end before the chunk reads its node at once (one gather; a source end's node follows
+    from the edge's index), and only the draws that land on a target end inside the chunk (about
+    one in thirty) follow pointers. One pass over the edges in order, no rescans of all of them.
+    """
+    edges = target.size
+    start = known
+    while start < edges:
+        first_block = start // m
+        stop = min(edges, (first_block + max(1, first_block // _CHUNK_GROWTH)) * m)
+        _attach_chunk(target, start, stop, m, rng)
+        bar.set_postfix_str(f"{stop / edges:.0%} of the ties")
+        bar.update(1)
+        start = stop
+
+
+#: A chunk of edges is about 1/_CHUNK_GROWTH as long as all the edges before it (see :func:`_attach_at_once`).
+_CHUNK_GROWTH = 8
+
+
+def _attach_chunk(target: np.ndarray, start: int, stop: int, m: int, rng: np.random.Generator) -> None:
+    """Targets of edges ``start`` to ``stop`` (whole blocks of m), every earlier edge final.
+
+    A block's draws are checked for repeats only once every end they read is final: each draw
+    that reads a target end inside the chunk reads one of a block already settled. That holds at
+    once for most blocks, and always for the earliest unsettled one, so a few rounds settle the
+    chunk. A block with repeats draws them again (uniform ends, as networkx does) and waits for
+    the next round; it settles when its m targets are distinct. So every block decides on final
+    values, exactly as networkx, which builds node after node.
+    """
+    local = target[start:stop]  # a view: writing it writes target
+    position = _draw_ends(np.arange(start, stop, dtype=np.int64), m, rng)  # relative to the chunk: edge start + e
+    linked = _inside(position, start)
+    _resolve_chunk(position, np.arange(stop - start), local, target, start, m, linked)
+    settled = np.zeros((stop - start) // m, dtype=bool)
+    pending = np.arange(settled.size)  # blocks not settled, in order
+    within = np.arange(m)
+    while pending.size:
+        edges = (pending[:, None] * m + within).ravel()
+        hops = edges[linked[edges]]
+        waiting = hops[~settled[((position[hops] >> 1) - start) // m]] // m
+        ready = np.ones(pending.size, dtype=bool)
+        ready[np.searchsorted(pending, waiting)] = False
+        redraw = _repeated_in_chunk(local, m, pending[ready])
+        settled[pending[ready]] = True
+        if redraw.size:
+            settled[redraw // m] = False
+            position[redraw] = _draw_ends(redraw + start, m, rng)
+            linked[redraw] = _inside(position[redraw], start)
+        pending = pending[~settled[pending]]
+        if pending.size:
+            # What an unsettled block's draws read may have changed: resolve them again.
+            edges = (pending[:, None] * m + within).ravel()
+            _resolve_chunk(position, edges, local, target, start, m, linked[edges])
+
+
+def _inside(position: np.ndarray, start: int) -> np.ndarray:
+    """True where a drawn end is the target end of an edge from ``start`` on."""
+    return ((position & 1) == 1) & ((position >> 1) >= start)
+
+
+def _resolve_chunk(
+    position: np.ndarray, edges: np.ndarray, local: np.ndarray, target: np.ndarray, start: int, m: int,
+    linked: np.ndarray,
+) -> None:  # fmt: skip
+    """Set ``local[e]`` (the target of edge ``start + e``) to the node at end ``position[e]``.
+
+    End ``2f`` is edge f's source: node 0 for the star's edges (f < m), node f // m + m after.
+    End ``2f + 1`` is edge f's target: final if f < ``start``, otherwise whatever edge f's own
+    draw resolves to, an earlier end; those pointers (``linked``, one per listed edge) are
+    followed for every listed edge at once.
+    """
+    pending, pointer = edges, position[edges]
+    inside = linked
     while True:
-        changed_all = []
-        while True:
-            redraw = _repeated_draws(target, known, m, check)
-            if redraw.size == 0:
-                break
-            position[redraw] = _draw_ends(redraw, m, rng)
-            _resolve_ends(position, source, target, redraw, known)
-            changed_all.append(redraw)
-            check = np.unique(redraw // m)
-            bar.set_postfix(repeats=int(redraw.size))
-            bar.update(1)
-        if not changed_all:
+        done = ~inside
+        end = pointer[done]
+        edge_of = end >> 1
+        from_source = (end & 1) == 0
+        node = np.where(edge_of < m, 0, edge_of // m + m)
+        from_target = ~from_source
+        node[from_target] = target[edge_of[from_target]]
+        local[pending[done]] = node
+        pending = pending[inside]
+        if pending.size == 0:
             return
-        # Draws that had read a redrawn end follow it to its new node, down every chain; their
-        # nodes may now hold a repeat, so they are checked again.
-        followers = _followers(position, target, np.unique(np.concatenate(changed_all)), known)
-        if followers.size == 0:
-            return
-        check = np.unique(followers // m)
+        pointer = position[(pointer[inside] >> 1) - start]
+        inside = _inside(pointer, start)
 
 
-def _repeated_draws(target: np.ndarray, known: int, m: int, nodes: np.ndarray | None) -> np.ndarray:
-    """Edges (from ``known`` on) that repeat an earlier target of the same node; block b of m
-    edges starts at edge ``b * m`` (the star is block 0). ``nodes``: the blocks to check, or all."""
-    first_block = known // m
-    if nodes is None:
-        blocks = target[first_block * m :].reshape(-1, m)
-        offset = first_block
-    else:
-        nodes = nodes[nodes >= first_block]
-        blocks = target[nodes[:, None] * m + np.arange(m)]
+def _repeated_in_chunk(local: np.ndarray, m: int, blocks: np.ndarray) -> np.ndarray:
+    """Edges of the listed blocks (indices relative to the chunk) that repeat an earlier target of
+    the same block."""
     if m == 1 or blocks.size == 0:
         return np.empty(0, dtype=np.int64)
-    order = np.argsort(blocks, axis=1, kind="stable")
-    ranked = np.take_along_axis(blocks, order, axis=1)
-    repeat = np.zeros(blocks.shape, dtype=bool)
+    rows = local[blocks[:, None] * m + np.arange(m)]
+    # Most blocks have no repeat: find those that do with a plain sort, then which edges repeat.
+    ranked = np.sort(rows, axis=1)
+    some = (ranked[:, 1:] == ranked[:, :-1]).any(axis=1)
+    blocks, rows = blocks[some], rows[some]
+    order = np.argsort(rows, axis=1, kind="stable")
+    ranked = np.take_along_axis(rows, order, axis=1)
+    repeat = np.zeros(rows.shape, dtype=bool)
     np.put_along_axis(repeat, order[:, 1:], ranked[:, 1:] == ranked[:, :-1], axis=1)
-    rows, cols = np.nonzero(repeat)
-    block_of = rows + offset if nodes is None else nodes[rows]
-    return block_of * m + cols
+    row, col = np.nonzero(repeat)
+    return blocks[row] * m + col
 
 
 def _draw_ends(edges: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
     """A uniform end among those of every edge made before each listed edge's block of m."""
     available = 2 * m * (edges // m)
     return (rng.random(edges.size) * available).astype(np.int64)
-
-
-def _resolve_ends(position: np.ndarray, source: np.ndarray, target: np.ndarray, edges: np.ndarray, known: int) -> None:
-    """Set ``target[e]`` of the listed edges to the node at end ``position[e]``.
-
-    End ``2f`` is edge f's source. End ``2f + 1`` is edge f's target: final if f < ``known``,
-    otherwise whatever edge f's own draw resolves to, an earlier end. The pointers are followed
-    for every listed edge at once until each reaches a known node.
-    """
-    pending = edges
-    pointer = position[edges]
-    while pending.size:
-        edge_of = pointer >> 1
-        is_source = (pointer & 1) == 0
-        done = is_source | (edge_of < known)
-        finished = edge_of[done]
-        target[pending[done]] = np.where(is_source[done], source[finished], target[finished])
-        keep = ~done
-        pending, pointer = pending[keep], position[edge_of[keep]]
-
-
-def _followers(position: np.ndarray, target: np.ndarray, changed: np.ndarray, known: int) -> np.ndarray:
-    """After ``changed`` edges got new targets, give every edge whose draw read one of their
-    target ends (directly or down a chain) the new node; returns those edges."""
-    copied_end = np.zeros(2 * position.size, dtype=bool)
-    found = []
-    while changed.size:
-        copied_end[2 * changed + 1] = True
-        followers = known + np.flatnonzero(copied_end[position[known:]])
-        copied_end[2 * changed + 1] = False
-        target[followers] = target[position[followers] >> 1]
-        found.append(followers)
-        changed = followers
-    return np.concatenate(found)
 
 
 class _progress:
@@ -481,7 +507,59 @@ def _csr_from_edges(source: np.ndarray, target: np.ndarray, consumers: int) -> s
 
     Values are float64, the dtype scipy's product kernels are fastest for; indices are int32
     whenever they fit, which halves the index memory and the bytes each product reads.
+
+    Each entry (row, column) becomes one int64 key, row in the high 32 bits and column in the low
+    ones; the keys are sorted (numpy's vectorised sort: about a second for 100,000,000 of them)
+    and repeats dropped (parallel edges count once). The columns are then the low halves, the row
+    lengths a count of the high halves, and the keys' own memory becomes the values. A few times
+    faster than scipy's COO-to-CSR conversion (a scatter of every entry to a random place, then a
+    sort of each row), and it touches less fresh memory, which is slow to map on a virtual machine.
     """
+    if 2 * source.size >= 2**31 or consumers >= 2**31 or sys.byteorder != "little":
+        return _csr_from_edges_scipy(source, target, consumers)
+    half = source.size
+    keys = np.empty(2 * half, dtype=np.int64)
+    for part, (row, col) in enumerate(((source, target), (target, source))):
+        block = keys[part * half : (part + 1) * half]
+        np.left_shift(row, 32, out=block, dtype=np.int64)
+        block |= col
+    keys.sort()
+    if _has_repeats(keys):
+        keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    # Little-endian: each key is (column, row) as two int32 words. Chunk by chunk, so that every
+    # temporary stays small and in cache.
+    words = keys.view(np.int32).reshape(-1, 2)
+    indices = np.empty(keys.size, dtype=np.int32)
+    counts = np.zeros(consumers, dtype=np.int64)
+    for start in range(0, keys.size, _CHUNK):
+        chunk = words[start : start + _CHUNK]
+        indices[start : start + _CHUNK] = chunk[:, 0]
+        first = int(chunk[0, 1])  # rows are sorted: the chunk's rows run from first to its last
+        in_chunk = np.bincount(chunk[:, 1] - first)
+        counts[first : first + in_chunk.size] += in_chunk
+    indptr = np.zeros(consumers + 1, dtype=np.int32)
+    np.cumsum(counts, out=indptr[1:])
+    del words, counts
+    data = keys.view(np.float64)
+    data.fill(1.0)
+    matrix = sp.csr_array((data, indices, indptr), shape=(consumers, consumers))
+    matrix.has_sorted_indices = True
+    matrix.has_canonical_format = True
+    return matrix
+
+
+def _has_repeats(keys: np.ndarray) -> bool:
+    """Whether sorted ``keys`` hold a value twice, compared chunk by chunk."""
+    last = keys.size - 1
+    return any((keys[start + 1 : min(start + _CHUNK, last) + 1] == keys[start : min(start + _CHUNK, last)]).any() for start in range(0, last, _CHUNK))
+
+
+#: Entries per chunk in :func:`_csr_from_edges`' passes over its keys.
+_CHUNK = 1 << 20
+
+
+def _csr_from_edges_scipy(source: np.ndarray, target: np.ndarray, consumers: int) -> sp.csr_array:
+    """:func:`_csr_from_edges` for more than 2**31 entries or consumers, through scipy's COO format."""
     index_dtype = np.int32 if 2 * source.size < 2**31 and consumers < 2**31 else np.int64
     rows = np.concatenate([source, target]).astype(index_dtype)
     cols = np.concatenate([target, source]).astype(index_dtype)
