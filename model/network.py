@@ -152,25 +152,33 @@ def watts_strogatz_network(consumers: int, k: int, p: float, seed: int) -> Spars
     if consumers < 2 or half == 0:
         return SparseNetwork(_csr_from_edges(np.empty(0, np.int64), np.empty(0, np.int64), consumers))
     rng = np.random.default_rng(seed)
-    source = np.tile(np.arange(consumers, dtype=np.int64), half)
-    offset = np.repeat(np.arange(1, half + 1, dtype=np.int64), consumers)
-    target = (source + offset) % consumers
-    del offset
+    # Row j - 1 of the (half, n) views is every consumer's tie to the consumer j places on.
+    ring = np.arange(consumers, dtype=np.int64)
+    source = np.empty(half * consumers, dtype=np.int64)
+    source.reshape(half, consumers)[:] = ring
+    target = np.empty(half * consumers, dtype=np.int64)
+    for j, row in enumerate(target.reshape(half, consumers), start=1):
+        np.add(ring, j % consumers, out=row)
+        row[row >= consumers] -= consumers
+    del ring
     if p > 0.0:
-        lattice = np.sort(_pair_key(source, target, consumers))
         pending = np.flatnonzero(rng.random(source.size) < p)
-        taken: list[np.ndarray] = []
+        taken = np.empty(0, dtype=np.int64)  # pairs made by rewiring so far, sorted
         for _ in range(_MAX_REWIRING_ROUNDS):
             if pending.size == 0:
                 break
             owner = source[pending]
             candidate = rng.integers(0, consumers, size=pending.size)
             key = _pair_key(owner, candidate, consumers)
-            clash = (candidate == owner) | _in_sorted(lattice, key) | _first_occurrence(key, invert=True)
-            if taken:
-                clash |= np.isin(key, np.concatenate(taken))
+            # The lattice holds every pair at most `half` places apart round the ring: an
+            # arithmetic test instead of a search in its 5 n sorted keys.
+            apart = np.abs(candidate - owner)
+            np.minimum(apart, consumers - apart, out=apart)
+            clash = (candidate == owner) | (apart <= half) | _repeats_earlier(key) | _in_sorted(taken, key)
+            del apart
+            made = key[~clash]
             target[pending[~clash]] = candidate[~clash]
-            taken.append(key[~clash])
+            taken = np.sort(np.concatenate([taken, made]))
             pending = pending[clash]
         # Whatever still clashes after many rounds belongs to a consumer tied to (nearly)
         # everyone: its lattice edge stays, as in networkx.
@@ -476,11 +484,22 @@ def _in_sorted(sorted_keys: np.ndarray, keys: np.ndarray) -> np.ndarray:
     return sorted_keys[position] == keys if sorted_keys.size else np.zeros(keys.size, dtype=bool)
 
 
-def _first_occurrence(keys: np.ndarray, invert: bool = False) -> np.ndarray:
-    """True where a key appears for the first time (or, inverted, where it repeats an earlier one)."""
-    first = np.zeros(keys.size, dtype=bool)
-    first[np.unique(keys, return_index=True)[1]] = True
-    return ~first if invert else first
+def _repeats_earlier(keys: np.ndarray) -> np.ndarray:
+    """True where a key repeats one earlier in ``keys``.
+
+    Repeats are rare here (random pairs among n^2), so a plain sort finds the repeated values and
+    only the keys holding one of them are ranked; np.unique's stable argsort of them all (or its
+    hash table, several seconds for millions of int64) is what this avoids.
+    """
+    repeats = np.zeros(keys.size, dtype=bool)
+    ordered = np.sort(keys)
+    twice = ordered[1:][ordered[1:] == ordered[:-1]]
+    if twice.size:
+        holders = np.flatnonzero(_in_sorted(np.unique(twice), keys))
+        first = np.unique(keys[holders], return_index=True)[1]
+        repeats[holders] = True
+        repeats[holders[first]] = False
+    return repeats
 
 
 def stochastic_block_network(consumers: int, mean_degree: int, communities: int, mixing: float, seed: int) -> SparseNetwork:
