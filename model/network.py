@@ -122,21 +122,21 @@ def build_network(spec: NetworkSettings, consumers: int, rng: np.random.Generato
         return SparseNetwork(_csr_from_edges(loaded.edges[:, 0], loaded.edges[:, 1], loaded.nodes))
     if spec.kind == "barabasi_albert":
         return barabasi_albert_network(consumers, max(1, spec.k // 2), seed)  # shows its own stages
-    # The other builders are a few array passes each: a bar that shows the build is under way
-    # (and how long it took) for large populations.
+    # The other builders are a few array passes each: a bar ticked at each stage (named beside
+    # it) shows the build under way, and how long it took, for large populations.
     with _progress(None, spec.kind.replace("_", "-"), consumers) as bar:
         if spec.kind == "sbm":
-            network = stochastic_block_network(consumers, spec.k, spec.communities, spec.mixing, seed)
+            network = stochastic_block_network(consumers, spec.k, spec.communities, spec.mixing, seed, bar=bar)
         elif spec.kind in ("watts_strogatz", "ring"):
             rewiring = spec.p if spec.kind == "watts_strogatz" else 0.0
-            network = watts_strogatz_network(consumers, _even_k(spec.k, consumers), rewiring, seed)
+            network = watts_strogatz_network(consumers, _even_k(spec.k, consumers), rewiring, seed, bar=bar)
         else:
-            network = erdos_renyi_network(consumers, spec.k, seed)
+            network = erdos_renyi_network(consumers, spec.k, seed, bar=bar)
         bar.update(1)
     return network
 
 
-def watts_strogatz_network(consumers: int, k: int, p: float, seed: int) -> SparseNetwork:
+def watts_strogatz_network(consumers: int, k: int, p: float, seed: int, bar: tqdm | None = None) -> SparseNetwork:
     """Watts-Strogatz small world, built with array operations (no Python loop over edges).
 
     The same model as ``networkx.watts_strogatz_graph``: a ring lattice where every consumer is
@@ -147,6 +147,7 @@ def watts_strogatz_network(consumers: int, k: int, p: float, seed: int) -> Spars
     rewires, which are nearly all of them). The realisation for a given seed differs from
     networkx's; the distribution is the same. At 1,000,000 consumers and k = 10 this takes
     seconds and a few hundred MB instead of minutes and gigabytes through a networkx graph.
+    ``bar``: a progress bar to tick at each stage (lattice, rewiring, matrix), if any.
     """
     half = k // 2
     if consumers < 2 or half == 0:
@@ -161,6 +162,7 @@ def watts_strogatz_network(consumers: int, k: int, p: float, seed: int) -> Spars
         np.add(ring, j % consumers, out=row)
         row[row >= consumers] -= consumers
     del ring
+    _stage(bar, "rewiring")
     if p > 0.0:
         pending = np.flatnonzero(rng.random(source.size) < p)
         taken = np.empty(0, dtype=np.int64)  # pairs made by rewiring so far, sorted
@@ -182,6 +184,7 @@ def watts_strogatz_network(consumers: int, k: int, p: float, seed: int) -> Spars
             pending = pending[clash]
         # Whatever still clashes after many rounds belongs to a consumer tied to (nearly)
         # everyone: its lattice edge stays, as in networkx.
+    _stage(bar, "matrix")
     return SparseNetwork(_csr_from_edges(source, target, consumers))
 
 
@@ -405,11 +408,18 @@ class _progress:
         self.bar.close()
 
 
+def _stage(bar: tqdm | None, name: str) -> None:
+    """Tick ``bar`` (if any) as a build starts its next stage, named beside the bar."""
+    if bar is not None:
+        bar.set_postfix_str(name)
+        bar.update(1)
+
+
 #: Networks of at least this many consumers show a progress bar while they are built.
 PROGRESS_FROM = 1_000_000
 
 
-def erdos_renyi_network(consumers: int, mean_degree: float, seed: int) -> SparseNetwork:
+def erdos_renyi_network(consumers: int, mean_degree: float, seed: int, bar: tqdm | None = None) -> SparseNetwork:
     """G(n, p) with p = mean_degree / (n - 1): every pair tied independently with chance p.
 
     Drawn as a Binomial number of edges, then that many distinct pairs uniformly at random,
@@ -420,7 +430,9 @@ def erdos_renyi_network(consumers: int, mean_degree: float, seed: int) -> Sparse
     pairs = consumers * (consumers - 1) // 2
     p = min(1.0, mean_degree / max(consumers - 1, 1))
     count = int(rng.binomial(pairs, p)) if pairs else 0
+    _stage(bar, "pairs")
     source, target = _distinct_pairs(consumers, count, rng)
+    _stage(bar, "matrix")
     return SparseNetwork(_csr_from_edges(source, target, consumers))
 
 
@@ -502,7 +514,9 @@ def _repeats_earlier(keys: np.ndarray) -> np.ndarray:
     return repeats
 
 
-def stochastic_block_network(consumers: int, mean_degree: int, communities: int, mixing: float, seed: int) -> SparseNetwork:
+def stochastic_block_network(
+    consumers: int, mean_degree: int, communities: int, mixing: float, seed: int, bar: tqdm | None = None
+) -> SparseNetwork:
     """Equal communities; a share ``mixing`` of each consumer's expected ties leave its community.
 
     The stochastic block model, whose blocks are the communities (each pair tied independently
@@ -520,6 +534,7 @@ def stochastic_block_network(consumers: int, mean_degree: int, communities: int,
     for a in range(communities):
         for b in range(a, communities):
             # Each pair of the two communities tied with its chance: a Binomial count of distinct pairs.
+            _stage(bar, f"communities {a} and {b}")
             within = a == b
             pairs = sizes[a] * (sizes[a] - 1) // 2 if within else sizes[a] * sizes[b]
             count = int(rng.binomial(pairs, probabilities[a][b])) if pairs else 0
@@ -527,6 +542,7 @@ def stochastic_block_network(consumers: int, mean_degree: int, communities: int,
             sources.append(first + starts[a])
             targets.append(second + starts[b])
     community_of = np.repeat(np.arange(communities, dtype=np.int16), sizes)
+    _stage(bar, "matrix")
     return SparseNetwork(_csr_from_edges(np.concatenate(sources), np.concatenate(targets), consumers), community_of)
 
 
