@@ -79,7 +79,7 @@ def _ba(n: int, m: int, seed: int, sequential_nodes: int = 1000):
 
 
 @pytest.mark.parametrize("sequential_nodes", [1000, 0], ids=["default", "all-at-once"])
-@pytest.mark.parametrize("m", [1, 3, 5])
+@pytest.mark.parametrize("m", [1, 3, 5, 10])  # 10: repeats found by sorting rows, not comparing columns
 def test_barabasi_albert_has_networkx_size_and_mean_degree(m, sequential_nodes):
     n = 3000
     network = _ba(n, m, seed=11, sequential_nodes=sequential_nodes)
@@ -192,3 +192,27 @@ def test_barabasi_albert_small_graphs_have_networkx_chances(monkeypatch, growth)
     assert expected.min() >= 5
     statistic = ((observed - expected) ** 2 / expected).sum()
     assert statistic < stats.chi2.ppf(0.999, expected.size - 1)
+
+
+def test_edge_list_matrix_counts_repeated_ties_once_and_matches_scipy():
+    """The CSR assembly by sorted keys against scipy's own COO-to-CSR conversion: repeated ties
+    (as in a network file listing a tie twice, or both ways) count once, a self-tie is kept once,
+    and the columns of each row are sorted, for int64 and int32 input alike."""
+    import scipy.sparse as sp
+
+    from funnelsim.model.network import _csr_from_edges
+
+    rng = np.random.default_rng(8)
+    n = 300
+    source, target = rng.integers(0, n, 4000), rng.integers(0, n, 4000)
+    source[:50], target[:50] = target[50:100], source[50:100]  # the same ties the other way round
+    for dtype in (np.int64, np.int32):
+        ours = _csr_from_edges(source.astype(dtype), target.astype(dtype), n)
+        rows, cols = np.concatenate([source, target]), np.concatenate([target, source])
+        theirs = sp.coo_array((np.ones(rows.size), (rows, cols)), shape=(n, n)).tocsr()
+        theirs.sum_duplicates()
+        theirs.data[:] = 1.0
+        assert ours.indices.dtype == np.int32
+        assert np.array_equal(ours.indptr, theirs.indptr) and np.array_equal(ours.indices, theirs.indices)
+        assert np.array_equal(ours.data, theirs.data) and (ours.data == 1.0).all()
+        assert all((np.diff(ours.indices[a:b]) > 0).all() for a, b in zip(ours.indptr[:-1], ours.indptr[1:]))
