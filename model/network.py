@@ -608,7 +608,10 @@ def _csr_from_edges(source: np.ndarray, target: np.ndarray, consumers: int) -> s
 def _has_repeats(keys: np.ndarray) -> bool:
     """Whether sorted ``keys`` hold a value twice, compared chunk by chunk."""
     last = keys.size - 1
-    return any((keys[start + 1 : min(start + _CHUNK, last) + 1] == keys[start : min(start + _CHUNK, last)]).any() for start in range(0, last, _CHUNK))
+    return any(
+        (keys[start + 1 : min(start + _CHUNK, last) + 1] == keys[start : min(start + _CHUNK, last)]).any()
+        for start in range(0, last, _CHUNK)
+    )
 
 
 #: Entries per chunk in :func:`_csr_from_edges`' passes over its keys.

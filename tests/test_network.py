@@ -181,7 +181,8 @@ def test_barabasi_albert_small_graphs_have_networkx_chances(monkeypatch, growth)
     counts = dict.fromkeys(chances, 0)
     for seed in range(runs):
         matrix = _ba(n, m, seed, sequential_nodes=0).adjacency
-        key = tuple(tuple(int(x) for x in matrix.indices[matrix.indptr[v] : matrix.indptr[v + 1]] if x < v) for v in range(m + 1, n))
+        ties = [matrix.indices[matrix.indptr[v] : matrix.indptr[v + 1]] for v in range(n)]
+        key = tuple(tuple(int(x) for x in ties[v] if x < v) for v in range(m + 1, n))
         counts[key] += 1  # a graph networkx cannot build would be a KeyError
     keys = sorted(chances, key=chances.get)
     expected = np.array([chances[k] * runs for k in keys])
