@@ -147,7 +147,7 @@ def watts_strogatz_network(consumers: int, k: int, p: float, seed: int, bar: tqd
     rewires, which are nearly all of them). The realisation for a given seed differs from
     networkx's; the distribution is the same. At 1,000,000 consumers and k = 10 this takes
     seconds and a few hundred MB instead of minutes and gigabytes through a networkx graph.
-    ``bar``: a progress bar to tick at each stage (lattice, rewiring, matrix), if any.
+    ``bar``: a progress bar to tick at each stage (rewiring, matrix), if any.
     """
     half = k // 2
     if consumers < 2 or half == 0:
