@@ -192,16 +192,18 @@ def _ten_million(rows: list[dict]) -> list[str]:
         "pessimistic guess: the table itself grows by one row per firm per step, a few hundred bytes). The peak "
         "over a 365-step run is the larger of the measured peak (the build's, here) and that figure.",
         "",
-        "| network | edges | build wall (s) | build CPU (s) | mean step (s) | RSS after build (GiB) | peak RSS (GiB) "
-        "| growth per step (MiB) | RSS after 365 steps, extended (GiB) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| network | edges | build wall (s) | build CPU (s) | load average during build | mean step (s) | RSS after build (GiB) "
+        "| peak RSS (GiB) | growth per step (MiB) | RSS after 365 steps, extended (GiB) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         if "error" in row:
-            lines.append(f"| {row['kind']} | - | failed: {row['error']} | | | | | | |")
+            lines.append(f"| {row['kind']} | - | failed: {row['error']} | | | | | | | |")
             continue
+        # The 1-minute load average before and after the build (rows from before it was recorded: -).
+        load = " to ".join(f"{value:.1f}" for value in row.get("build_load_average", [])) or "-"
         lines.append(
-            f"| {row['kind']} | {row['edges']:,} | {row['build_seconds']:.0f} | {row['build_cpu_seconds']:.0f} | "
+            f"| {row['kind']} | {row['edges']:,} | {row['build_seconds']:.0f} | {row['build_cpu_seconds']:.0f} | {load} | "
             f"{row['step_seconds_mean']:.2f} | {row['rss_after_build_bytes'] / GIB:.2f} | {row['peak_rss_bytes'] / GIB:.2f} | "
             f"{row['rss_growth_per_step_bytes'] / 2**20:.2f} | {extrapolated_rss(row) / GIB:.2f} |"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -34,9 +35,11 @@ def main(argv: list[str] | None = None) -> int:
 
     overrides = {"market.consumers": args.consumers, "network.kind": args.kind, "network.k": args.k, "network.p": 0.1}
     scenario = load_scenario("baseline", overrides=overrides)
+    load_before = os.getloadavg()[0]  # the machine's load, to read a wall time against its CPU time
     start, cpu_start = time.perf_counter(), time.process_time()
     model = MarketModel(scenario, rng=args.seed)
     built, cpu_built = time.perf_counter(), time.process_time()
+    load_after = os.getloadavg()[0]
     rss_after_build, peak_after_build = resident_bytes(), peak_resident_bytes()
     agents = len(model.agents) if args.look_at_agents else None
     looked = time.perf_counter()
@@ -58,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps": args.steps,
         "build_seconds": built - start,
         "build_cpu_seconds": cpu_built - cpu_start,
+        "build_load_average": [round(load_before, 2), round(load_after, 2)],
         "rss_after_build_bytes": rss_after_build,
         "build_peak_rss_bytes": peak_after_build,
         "agents": agents,
