@@ -795,6 +795,8 @@ BEGIN, END = "<!-- validation rows: begin (generated) -->", "<!-- validation row
 
 def write_between_markers(path: Path, text: str) -> None:
     """Replace what lies between the generated-rows markers of ``path``; the rest is prose."""
+    if not path.is_file():
+        raise SystemExit(f"{path}: no such file (--out fills the generated part of an existing document)")
     document = path.read_text(encoding="utf-8")
     if BEGIN not in document or END not in document:
         raise SystemExit(f"{path}: no '{BEGIN}' ... '{END}' markers")
