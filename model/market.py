@@ -93,6 +93,8 @@ class RowCollector(mesa.DataCollector):
 
     def collect(self, model: mesa.Model) -> None:
         self._rows.append(model.current_block)
+        if self.model_reporters.keys() <= self._own.keys() and not (self.agent_reporters or self.agenttype_reporters):
+            return  # only the model's own reporters, already kept in the block (a set check in C)
         others = {name: reporter for name, reporter in self.model_reporters.items() if name not in self._own}
         if others or self.agent_reporters or self.agenttype_reporters:
             reporters, self.model_reporters = self.model_reporters, others
@@ -250,9 +252,10 @@ class MarketModel(mesa.Model):
                     self.ledger.add("lead_wait_total", f, person.lead_wait)
                 if len(idle) > len(chosen) and self.scenario.firms[f].sales.prospecting:
                     self._prospect(f, idle[len(chosen) :], step)
+            busy = sum(1 for person in people if not person.idle)
+            if busy:
+                self.ledger.add("salesperson_busy", f, busy)  # the same whole number as adding 1 per person
             for person in people:
-                if not person.idle:
-                    self.ledger.add("salesperson_busy", f, 1)
                 person.step()
 
     def _prospect(self, f: int, idle: list[Salesperson], step: int) -> None:
