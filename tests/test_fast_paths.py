@@ -201,3 +201,42 @@ def test_email_contacts_are_the_plain_mask(small_baseline):
     reach = email(spend, context)
     assert np.array_equal(np.sort(reach.consumers), plain)
     assert not (state.unsubscribed[0] & ~unsubscribed_before & ~np.isin(np.arange(1000), plain)).any()
+
+
+@pytest.mark.parametrize(("consumers", "edges"), [(1, 0), (2, 3), (60, 400), (2000, 9000)])
+def test_csr_from_sorted_keys_is_scipys_coo_conversion(consumers, edges):
+    """The network matrix built by sorting int64 keys equals scipy's COO -> CSR conversion with
+    duplicates summed: the same rows, sorted columns, parallel edges and self-loops once."""
+    from funnelsim.model.network import _csr_from_edges, _csr_through_coo
+
+    rng = np.random.default_rng(consumers)
+    source, target = rng.integers(0, consumers, edges), rng.integers(0, consumers, edges)
+    for dtype in (np.int64, np.int32):
+        got = _csr_from_edges(source.astype(dtype), target.astype(dtype), consumers)
+        want = _csr_through_coo(source.astype(dtype), target.astype(dtype), consumers, np.int32)
+        assert got.indptr.dtype == want.indptr.dtype and got.indices.dtype == want.indices.dtype
+        assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+        assert np.array_equal(got.data, want.data) and got.has_canonical_format
+
+
+def test_followers_found_by_lookup_are_those_a_full_scan_finds():
+    """Barabasi-Albert's redraw chains: readers looked up by the edge they read are the edges a
+    scan of every draw finds, round by round, with the same new targets."""
+    from funnelsim.model.network import _followers
+
+    rng = np.random.default_rng(12)
+    edges, known = 5000, 300
+    position = np.zeros(edges, dtype=np.int32)
+    position[known:] = (rng.random(edges - known) * 2 * np.arange(known, edges)).astype(np.int32)  # an earlier end
+    target = rng.integers(0, 1000, edges).astype(np.int32)
+    changed = np.unique(rng.integers(known, edges, 200))
+    plain_target, plain_found, round_changed = target.copy(), [], changed
+    while round_changed.size:  # the plain rule: every edge from `known` on whose draw read a changed target end
+        read = np.isin(position[known:], 2 * round_changed + 1)
+        followers = known + np.flatnonzero(read)
+        plain_target[followers] = plain_target[position[followers] >> 1]
+        plain_found.append(followers)
+        round_changed = followers
+    found = _followers(position, target, changed, known)
+    assert np.array_equal(found, np.concatenate(plain_found)) and found.size > 0
+    assert np.array_equal(target, plain_target)
