@@ -48,21 +48,20 @@ def paid_price(firm: Firm) -> float:
 def decay_awareness(state: ConsumerState, market: Market, memorability: np.ndarray) -> None:
     """Awareness fades; jingle listeners forget more slowly; faint awareness is reset to zero.
 
-    Each consumer's factor is one of two numbers per firm (jingle listener or not), so it is
-    applied as a scalar, and per listener only where a firm has any, instead of building an
-    (firms, n) factor array every step.
+    Each consumer's factor is one of two numbers per firm (jingle listener or not): one scalar
+    for everyone when no firm's jingle is memorable, else one (firms, n) choice between the two.
     """
     decay = market.awareness_decay
-    for firm, row in enumerate(state.awareness):
-        if decay > 0:
-            plain = 1.0 - decay * 1.0
-            slower = 1.0 - decay * (1.0 - memorability[firm])
-            listeners = state.memorable[firm]
-            if slower != plain and listeners.any():
-                np.multiply(row, np.where(listeners, slower, plain), out=row)
-            else:
-                row *= plain
-        np.copyto(row, 0.0, where=row < market.forget_below)
+    awareness = state.awareness
+    if decay > 0:
+        plain = 1.0 - decay * 1.0
+        # Per firm, the same arithmetic as for one firm's scalar; every firm in one operation.
+        slower = 1.0 - decay * (1.0 - np.asarray(memorability, dtype=float))
+        if (slower != plain).any():
+            awareness *= np.where(state.memorable, slower[:, None], plain)
+        else:
+            awareness *= plain
+    np.copyto(awareness, 0.0, where=awareness < market.forget_below)
 
 
 def expire_cold_leads(
