@@ -302,11 +302,18 @@ def _resolve_ends(position: np.ndarray, source: np.ndarray, target: np.ndarray, 
     while pending.size:
         edge_of = pointer >> 1
         is_source = (pointer & 1) == 0
-        done = is_source | (edge_of < known)
-        finished = edge_of[done]
-        target[pending[done]] = np.where(is_source[done], source[finished], target[finished])
-        keep = ~done
-        pending, pointer = pending[keep], position[edge_of[keep]]
+        # An end holding a source is that edge's source node. (Every listed edge is at or after
+        # `known` and only reads earlier ends, so the targets read below are final.)
+        target[pending[is_source]] = source[edge_of[is_source]]
+        np.logical_not(is_source, out=is_source)
+        pending, edge_of = pending[is_source], edge_of[is_source]
+        # A target end of an edge drawn one by one is that edge's final target.
+        fixed = edge_of < known
+        if fixed.any():
+            target[pending[fixed]] = target[edge_of[fixed]]
+            np.logical_not(fixed, out=fixed)
+            pending, edge_of = pending[fixed], edge_of[fixed]
+        pointer = position[edge_of]
 
 
 def _followers(position: np.ndarray, target: np.ndarray, changed: np.ndarray, known: int) -> np.ndarray:
