@@ -240,3 +240,55 @@ def test_followers_found_by_lookup_are_those_a_full_scan_finds():
     found = _followers(position, target, changed, known)
     assert np.array_equal(found, np.concatenate(plain_found)) and found.size > 0
     assert np.array_equal(target, plain_target)
+
+
+def test_decay_without_memorable_jingles_is_one_factor_for_everyone():
+    rng = np.random.default_rng(5)
+    market = Market(awareness_decay=0.05, forget_below=0.02)
+
+    class State:
+        awareness = rng.random((2, 300))
+        memorable = rng.random((2, 300)) < 0.5  # listeners, but no firm's jingle is memorable
+
+    expected = State.awareness * (1.0 - market.awareness_decay)
+    expected[expected < market.forget_below] = 0.0
+    decay_awareness(State, market, np.zeros(2))
+    assert np.array_equal(State.awareness, expected)
+
+
+def test_raising_awareness_of_repeated_consumers_compounds_as_the_plain_formula(small_baseline):
+    model = MarketModel(small_baseline(consumers=300), rng=2, consumer_agents=False)
+    state = model.consumers
+    state.awareness[1] = np.random.default_rng(6).random(300)
+    for reached in (np.random.default_rng(7).integers(0, 300, 500), np.array([5, 9, 5, 5, 200])):
+        hit, times = np.unique(reached, return_counts=True)
+        expected = state.awareness[1].copy()
+        expected[hit] = 1.0 - (1.0 - expected[hit]) * (1.0 - 0.2) ** times
+        state.raise_awareness(1, reached, 0.2)
+        assert np.array_equal(state.awareness[1], expected)
+
+
+def test_resolving_drawn_ends_matches_the_plain_pointer_rule():
+    """Barabasi-Albert's draws resolved with sources and known targets set apart equal the rule
+    written with one np.where over both candidates."""
+    from funnelsim.model.network import _resolve_ends
+
+    rng = np.random.default_rng(8)
+    edges, known, m = 6000, 400, 4
+    source = np.repeat(np.arange(edges // m), m).astype(np.int32)
+    plain_target = np.zeros(edges, dtype=np.int32)
+    plain_target[:known] = rng.integers(0, 100, known)
+    position = np.zeros(edges, dtype=np.int32)
+    position[known:] = (rng.random(edges - known) * 2 * m * (np.arange(known, edges) // m)).astype(np.int32)
+    target = plain_target.copy()
+    listed = np.arange(known, edges)
+    pending, pointer = listed, position[listed]
+    while pending.size:  # the plain rule, as first written
+        edge_of = pointer >> 1
+        is_source = (pointer & 1) == 0
+        done = is_source | (edge_of < known)
+        finished = edge_of[done]
+        plain_target[pending[done]] = np.where(is_source[done], source[finished], plain_target[finished])
+        pending, pointer = pending[~done], position[edge_of[~done]]
+    _resolve_ends(position, source, target, listed, known)
+    assert np.array_equal(target, plain_target)
