@@ -292,3 +292,21 @@ def test_resolving_drawn_ends_matches_the_plain_pointer_rule():
         pending, pointer = pending[~done], position[edge_of[~done]]
     _resolve_ends(position, source, target, listed, known)
     assert np.array_equal(target, plain_target)
+
+
+def test_a_finished_model_is_freed_and_agent_ids_still_count_per_model(small_baseline):
+    """Mesa 3.3 kept every model alive through Agent._ids (Mesa issue #3179): thousands of runs
+    in one process grew without bound. Models are freed now, and ids still start at 1 per model."""
+    import gc
+    import weakref
+
+    scenario = small_baseline(consumers=200, steps=3)
+    first = MarketModel(scenario, rng=1)
+    ids = sorted(agent.unique_id for agent in first.agents)
+    second = MarketModel(scenario, rng=1)
+    assert sorted(agent.unique_id for agent in second.agents) == ids and ids[0] == 1
+    second.run()
+    gone = weakref.ref(second)
+    del second
+    gc.collect()
+    assert gone() is None
