@@ -78,9 +78,12 @@ def poisson_reach(impressions: float, audience: Audience, rng: np.random.Generat
 def email(spend: float, ctx: ChannelContext) -> Reach:
     params = ctx.firm.marketing.email
     state, f = ctx.state, ctx.firm_index
-    contacts = np.flatnonzero(
-        (state.on_bought_list[f] | (state.awareness[f] > 0) | state.ever_customer[f]) & ~state.unsubscribed[f]
-    )
+    # On the bought list, aware or a customer ever, and not unsubscribed (m > u is m & ~u for
+    # booleans): built in one buffer, a few passes over the consumers instead of one array each.
+    listed = state.awareness[f] > 0
+    listed |= state.on_bought_list[f]
+    listed |= state.ever_customer[f]
+    contacts = np.greater(listed, state.unsubscribed[f], out=listed).nonzero()[0]
     if contacts.size == 0 or spend <= 0:
         return Reach(0.0, contacts[:0], params.lift)
     affordable = contacts.size if params.cost_per_send == 0 else int(spend // params.cost_per_send)

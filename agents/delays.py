@@ -16,6 +16,8 @@ several stages (a sales cycle of meetings), close to the log-normal service time
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -48,5 +50,9 @@ def draw_delays(mean: float, cv: float, size: int, rng: np.random.Generator, min
         return np.full(size, max(minimum, round(mean)), dtype=np.int64)
     shape = (spare / (cv * mean)) ** 2
     scale = spare / shape
+    if size == 1:
+        # One delay (a salesperson's cycle, a lost lead): the same two draws as scalars, which
+        # skips numpy's array set-up; floor of the same double sum, so the same whole number.
+        return np.array([minimum + math.floor(rng.gamma(shape, scale) + rng.random())], dtype=np.int64)
     continuous = rng.gamma(shape, scale, size)
     return minimum + np.floor(continuous + rng.random(size)).astype(np.int64)

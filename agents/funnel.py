@@ -16,6 +16,10 @@ from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike, NetworkLike
 
+#: The ledger items of revenue by first and by last touch, in channel-code order.
+_FIRST_TOUCH_ITEMS = tuple(f"revenue_first_touch_{name}" for name in TOUCH_NAMES)
+_LAST_TOUCH_ITEMS = tuple(f"revenue_last_touch_{name}" for name in TOUCH_NAMES)
+
 #: Awareness a referred neighbour starts with: a friend's word makes a warm lead.
 REFERRED_AWARENESS = 0.9
 
@@ -45,21 +49,20 @@ def paid_price(firm: FirmLike) -> float:
 def decay_awareness(state: ConsumerState, market: MarketLike, memorability: np.ndarray) -> None:
     """Awareness fades; jingle listeners forget more slowly; faint awareness is reset to zero.
 
-    Each consumer's factor is one of two numbers per firm (jingle listener or not), so it is
-    applied as a scalar, and per listener only where a firm has any, instead of building an
-    (firms, n) factor array every step.
+    Each consumer's factor is one of two numbers per firm (jingle listener or not): one scalar
+    for everyone when no firm's jingle is memorable, else one (firms, n) choice between the two.
     """
     decay = market.awareness_decay
-    for f, row in enumerate(state.awareness):
-        if decay > 0:
-            plain = 1.0 - decay * 1.0
-            slower = 1.0 - decay * (1.0 - memorability[f])
-            listeners = state.memorable[f]
-            if slower != plain and listeners.any():
-                np.multiply(row, np.where(listeners, slower, plain), out=row)
-            else:
-                row *= plain
-        np.copyto(row, 0.0, where=row < market.forget_below)
+    awareness = state.awareness
+    if decay > 0:
+        plain = 1.0 - decay * 1.0
+        # Per firm, the same arithmetic as for one firm's scalar; every firm in one operation.
+        slower = 1.0 - decay * (1.0 - np.asarray(memorability, dtype=float))
+        if (slower != plain).any():
+            awareness *= np.where(state.memorable, slower[:, None], plain)
+        else:
+            awareness *= plain
+    np.copyto(awareness, 0.0, where=awareness < market.forget_below)
 
 
 def expire_cold_leads(
@@ -74,8 +77,9 @@ def expire_cold_leads(
     cold = waiting[step - state.lead_since[waiting] >= state.patience[waiting]]
     if cold.size == 0:
         return
-    ledger.add_per_firm("leads_cold", state.lead_of[cold].astype(np.int64))
-    ledger.add_per_firm("cold_wait_total", state.lead_of[cold].astype(np.int64), step - state.lead_since[cold])
+    cold_firm = state.lead_of[cold].astype(np.int64)
+    ledger.add_per_firm("leads_cold", cold_firm)
+    ledger.add_per_firm("cold_wait_total", cold_firm, step - state.lead_since[cold])
     if rng is None:  # callers from before drawn delays: the fixed cooldown
         release(state, cold, step + market.lead_cooldown)
     else:
@@ -111,7 +115,11 @@ def form_leads(
     """
     # Only consumers whose awareness of some firm reaches their threshold can become leads: find
     # those first (few), then check the rest of the conditions on them alone.
-    passing = np.flatnonzero((state.awareness >= state.interest_threshold).any(axis=0) & state.in_market)
+    keen = state.awareness[0] >= state.interest_threshold
+    for row in state.awareness[1:]:
+        keen |= row >= state.interest_threshold
+    keen &= state.in_market
+    passing = keen.nonzero()[0]
     free = passing[
         (state.customer_of[passing] == NOBODY) & (state.lead_of[passing] == NOBODY) & (state.next_lead_step[passing] <= step)
     ]
@@ -181,14 +189,13 @@ def purchase(
     ledger.add("cost_of_goods", f, firm.unit_cost * count)
     ledger.add("discounts", f, (firm.price - price) * count)
     ledger.add("new_customers", f, count)
-    for item, touches in (("first", state.first_touch[f][buyers]), ("last", state.last_touch[f][buyers])):
+    for items, touches in ((_FIRST_TOUCH_ITEMS, state.first_touch[f][buyers]), (_LAST_TOUCH_ITEMS, state.last_touch[f][buyers])):
         by_channel = np.bincount(touches, minlength=len(TOUCH_NAMES)) * price
-        for code, name in enumerate(TOUCH_NAMES):
-            ledger.add(f"revenue_{item}_touch_{name}", f, by_channel[code])
-    referred = state.referred_by[buyers] != NOBODY
-    if referred.any():
-        ledger.add("new_customers_referred", f, int(referred.sum()))
-        ledger.add("referral_rewards", f, firm.sales.referral_reward * int(referred.sum()))
+        ledger.add_items(items, f, by_channel)
+    referred = int(np.count_nonzero(state.referred_by[buyers] != NOBODY))
+    if referred:
+        ledger.add("new_customers_referred", f, referred)
+        ledger.add("referral_rewards", f, firm.sales.referral_reward * referred)
     state.customer_of[buyers] = f
     state.customer_since[buyers] = step
     state.ever_customer[f][buyers] = True
@@ -213,7 +220,8 @@ def refer(
     its queue as warm leads."""
     if all(firm.sales.referral_reward <= 0 for firm in firms):
         return
-    new_customers = np.flatnonzero((state.customer_since == step) & (state.customer_of != NOBODY))
+    new_customers = (state.customer_since == step).nonzero()[0]
+    new_customers = new_customers[state.customer_of[new_customers] != NOBODY]
     for f, firm in enumerate(firms):
         if firm.sales.referral_reward <= 0:
             continue

@@ -8,6 +8,10 @@ from funnelsim.agents.channel_codes import CHANNEL_CODE, CHANNELS
 from funnelsim.agents.channels import CHANNEL_FUNCTIONS, ChannelContext
 
 
+#: The ledger item of each channel's spend.
+_SPEND_ITEM = {channel: f"spend_{channel}" for channel in CHANNELS}
+
+
 class Marketer(mesa.Agent):
     def __init__(self, model: mesa.Model, firm_index: int, context: ChannelContext, budget_share: float):
         super().__init__(model)
@@ -17,16 +21,18 @@ class Marketer(mesa.Agent):
 
     def step(self) -> None:
         """Spend this step's budget by the firm's mix, raising awareness of whoever is reached."""
-        firm = self.context.firm
-        budget = firm.marketing.budget_per_step * self.budget_share
-        state, ledger, f = self.context.state, self.model.ledger, self.firm_index
-        for channel, share in zip(CHANNELS, firm.marketing.mix.shares()):
+        context = self.context
+        marketing = context.firm.marketing
+        budget = marketing.budget_per_step * self.budget_share
+        state, ledger, f, step = context.state, self.model.ledger, self.firm_index, self.model.steps
+        for channel, share in zip(CHANNELS, marketing.mix.shares()):
             if share <= 0:
                 continue
-            reach = CHANNEL_FUNCTIONS[channel](budget * share, self.context)
-            ledger.add(f"spend_{channel}", f, reach.spent)
+            reach = CHANNEL_FUNCTIONS[channel](budget * share, context)
+            ledger.add(_SPEND_ITEM[channel], f, reach.spent)
             ledger.add("consumers_reached", f, reach.consumers.size)
             for item, amount in reach.counts.items():
                 ledger.add(item, f, amount)
-            state.raise_awareness(f, reach.consumers, reach.lift, reach.distinct)
-            state.touch(f, reach.consumers, CHANNEL_CODE[channel], self.model.steps)
+            if reach.consumers.size:
+                state.raise_awareness(f, reach.consumers, reach.lift, reach.distinct)
+                state.touch(f, reach.consumers, CHANNEL_CODE[channel], step)

@@ -95,9 +95,15 @@ class ConsumerState:
             hit, remaining = consumers, 1.0 - lift
         else:
             hit, times = _counts(consumers)
-            remaining = (1.0 - lift) ** times
+            # Listed once each (the usual case): (1 - lift) ** 1 is 1 - lift exactly.
+            remaining = 1.0 - lift if times.size == consumers.size else (1.0 - lift) ** times
         row = self.awareness[firm_index]
-        row[hit] = 1.0 - (1.0 - row[hit]) * remaining
+        # 1 - (1 - a) x remaining, computed in place in the gathered copy (the same operations).
+        values = row[hit]
+        np.subtract(1.0, values, out=values)
+        values *= remaining
+        np.subtract(1.0, values, out=values)
+        row[hit] = values
 
     def touch(self, firm_index: int, consumers: np.ndarray, channel_code: int, step: int) -> None:
         """Record a marketing touch for attribution: the first one sticks, the last one is replaced."""
@@ -112,7 +118,9 @@ class ConsumerState:
 
     def waiting_leads(self) -> np.ndarray:
         """Consumers in a lead queue and not yet with a salesperson."""
-        return np.flatnonzero((self.lead_of != NOBODY) & ~self.being_worked)
+        # The leads first (few), then those of them not being worked: the same rows in order.
+        leads = np.flatnonzero(self.lead_of != NOBODY)
+        return leads[~self.being_worked[leads]]
 
     def stage_of(self, firm_index: int) -> np.ndarray:
         """Stage code of every consumer relative to firm ``firm_index`` (see :data:`STAGE_NAMES`)."""
@@ -129,28 +137,33 @@ class ConsumerState:
         Counts aware consumers over the whole row once, then moves the few leads and customers
         out of it, so the cost is one pass over the awareness array.
         """
+        return self._stage_counts_and_worked()[0]
+
+    def _stage_counts_and_worked(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        """:meth:`stage_counts`, and per firm how many of its leads a salesperson is working
+        (the row's ``leads_in_progress``), from the same pass over the leads."""
         firms = self.firms
-        recall = self.recall_threshold
-        aware_any = np.count_nonzero(self.awareness >= recall, axis=1).astype(np.int64)
-        leads_idx = np.flatnonzero(self.lead_of != NOBODY)
-        customers_idx = np.flatnonzero(self.customer_of != NOBODY)
-        lead_firm = self.lead_of[leads_idx].astype(np.int64)
-        customer_firm = self.customer_of[customers_idx].astype(np.int64)
+        aware_rows = self.awareness >= self.recall_threshold
+        aware_any = aware_rows.sum(axis=1, dtype=np.int64)
+        leads_idx = (self.lead_of != NOBODY).nonzero()[0]
+        customers_idx = (self.customer_of != NOBODY).nonzero()[0]
+        lead_firm = self.lead_of[leads_idx].astype(np.intp)
+        customer_firm = self.customer_of[customers_idx].astype(np.intp)
         leads = np.bincount(lead_firm, minlength=firms)
         customers = np.bincount(customer_firm, minlength=firms)
-        aware_leads = np.bincount(lead_firm, weights=self.awareness[lead_firm, leads_idx] >= recall, minlength=firms)
-        aware_customers = np.bincount(
-            customer_firm, weights=self.awareness[customer_firm, customers_idx] >= recall, minlength=firms
-        )
-        aware = aware_any - aware_leads.astype(np.int64) - aware_customers.astype(np.int64)
+        aware_leads = np.bincount(lead_firm[aware_rows[lead_firm, leads_idx]], minlength=firms)
+        aware_customers = np.bincount(customer_firm[aware_rows[customer_firm, customers_idx]], minlength=firms)
+        aware = aware_any - aware_leads - aware_customers
         unaware = self.size - aware - leads - customers
-        return {
+        worked = np.bincount(lead_firm[self.being_worked[leads_idx]], minlength=firms)
+        counts = {
             "unaware": unaware,
             "aware": aware,
             "leads": leads,
             "customers": customers,
             "rival_customers": customers_idx.size - customers,
         }
+        return counts, worked
 
 
 def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -159,5 +172,11 @@ def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     ordered = np.sort(values)
     if ordered.size == 0:
         return ordered, np.empty(0, dtype=np.int64)
-    starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-    return ordered[starts], np.diff(np.append(starts, ordered.size))
+    new = np.empty(ordered.size, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    starts = np.flatnonzero(new)
+    counts = np.empty(starts.size, dtype=np.int64)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = ordered.size - starts[-1]
+    return ordered[starts], counts

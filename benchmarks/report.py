@@ -170,6 +170,21 @@ def _engine(engine: dict) -> list[str]:
             f"| {key} | {b['scenario']} | {b['consumers']:,} | {b['steps']} | {b['runs']:,} | {b['in_process_runs_per_second']:.1f} | "
             f"{b['two_workers_runs_per_second_per_core']:.1f} | {b['parallel_efficiency']:.2f} | {b['startup_share']:.2f} | {b['writing_share']:.3f} |"
         )
+    if all("in_process_cpu_seconds_per_run" in engine[key] for key in ("calibration", "sweep")):
+        lines += [
+            "",
+            "CPU time per run (this process and the workers together), which other processes on a shared machine do "
+            "not inflate; its ratio is the pool's efficiency in work (1: the pool adds no CPU time to a run):",
+            "",
+            "| batch | in process: CPU s per run | 2 workers: CPU s per run | runs per CPU second | CPU efficiency |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for key in ("calibration", "sweep"):
+            b = engine[key]
+            lines.append(
+                f"| {key} | {b['in_process_cpu_seconds_per_run']:.3f} | {b['two_workers_cpu_seconds_per_run']:.3f} | "
+                f"{1 / b['in_process_cpu_seconds_per_run']:.1f} | {b['cpu_efficiency']:.2f} |"
+            )
     return lines + [""]
 
 

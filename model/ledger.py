@@ -59,6 +59,10 @@ OTHER_ITEMS = (
 
 ITEMS = OTHER_ITEMS + COST_ITEMS
 
+#: Row of each item in the ledger's (items, firms) arrays.
+ITEM_ROW = {item: row for row, item in enumerate(ITEMS)}
+_ROWS: dict[tuple[str, ...], np.ndarray] = {}  # rows of the item tuples given to Ledger.add_items
+
 
 class Ledger:
     """Per-step amounts for each firm, reset at the start of every step, plus running totals.
@@ -91,9 +95,22 @@ class Ledger:
     def add(self, item: str, firm_index: int, amount: float) -> None:
         self.step[item][firm_index] += amount
 
+    def add_items(self, items: tuple[str, ...], firm_index: int, amounts: np.ndarray) -> None:
+        """Add ``amounts[i]`` to ``items[i]`` (distinct items) of firm ``firm_index``: one array operation
+        instead of an :meth:`add` per item, with the same sums."""
+        rows = _ROWS.get(items)
+        if rows is None:
+            rows = _ROWS[items] = np.array([ITEM_ROW[item] for item in items], dtype=np.intp)
+        self._step_values[rows, firm_index] += amounts
+
     def add_per_firm(self, item: str, firm_indices: np.ndarray, amounts: np.ndarray | float = 1.0) -> None:
         """Add amounts for many events at once; ``firm_indices`` gives each event's firm."""
-        self.step[item] += np.bincount(firm_indices, weights=np.broadcast_to(amounts, firm_indices.shape), minlength=self.firms)
+        if isinstance(amounts, float) and amounts == 1.0:
+            # Counting events: the same sums as weights of 1.0 (whole numbers, exact), without them.
+            self.step[item] += np.bincount(firm_indices, minlength=self.firms)
+            return
+        weights = amounts if isinstance(amounts, np.ndarray) and amounts.shape == firm_indices.shape else np.broadcast_to(amounts, firm_indices.shape)
+        self.step[item] += np.bincount(firm_indices, weights=weights, minlength=self.firms)
 
     def close_step(self) -> None:
         self._total_values += self._step_values

@@ -89,6 +89,10 @@ _ITEM = {item: index for index, item in enumerate(ITEMS)}
 _SPEND = [_ITEM[f"spend_{channel}"] for channel in CHANNELS]
 _COSTS = [_ITEM[item] for item in COST_ITEMS]
 _CUMULATIVE_ITEMS = [(_POSITION[f"cumulative_{item}"], _ITEM[item]) for item in CUMULATIVE if item in _ITEM]
+_CUMULATIVE_POSITIONS = [position for position, _ in _CUMULATIVE_ITEMS]
+_CUMULATIVE_ROWS = [row for _, row in _CUMULATIVE_ITEMS]
+#: Rows of the block for a derived measure: this step's, then the running total's.
+_DERIVED = {name: [_POSITION[name], _POSITION[f"cumulative_{name}"]] for name in ("marketing_spend", "marketing_cost", "sales_cost", "profit")}
 
 
 def firm_row_block(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray, busy: np.ndarray) -> np.ndarray:
@@ -101,29 +105,28 @@ def firm_row_block(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray
     """
     firms = state.firms
     block = np.empty((len(COLUMNS), firms))
-    counts = state.stage_counts()
+    counts, in_progress = state._stage_counts_and_worked()
     for column in STAGE_COLUMNS:
         block[_POSITION[column]] = counts[column]
-    leads = np.flatnonzero(state.lead_of >= 0)
-    worked = leads[state.being_worked[leads]]
-    in_progress = np.bincount(state.lead_of[worked].astype(np.int64), minlength=firms)
     block[_POSITION["leads_in_progress"]] = in_progress
     block[_POSITION["queue_length"]] = counts["leads"] - in_progress
     block[_POSITION["salespeople"]] = salespeople
     block[_POSITION["utilization"]] = np.divide(busy, salespeople, out=np.zeros(firms), where=salespeople > 0)
     step_values, total_values = ledger._step_values, ledger._total_values
     block[_FIRST_ITEM : _FIRST_ITEM + len(ITEMS)] = step_values
-    for values, prefix in ((step_values, ""), (total_values, "cumulative_")):
-        # Summed row by row from zero, in the listed order, exactly as firm_row's sum() does.
-        spend = sum(values[index] for index in _SPEND)
-        block[_POSITION[f"{prefix}marketing_spend"]] = spend
-        block[_POSITION[f"{prefix}marketing_cost"]] = spend + values[_ITEM["marketer_pay"]]
-        block[_POSITION[f"{prefix}sales_cost"]] = (
-            values[_ITEM["salesperson_pay"]] + values[_ITEM["commissions"]] + values[_ITEM["referral_rewards"]]
-        )
-        block[_POSITION[f"{prefix}profit"]] = values[_ITEM["revenue"]] - sum(values[index] for index in _COSTS)
-    for position, item in _CUMULATIVE_ITEMS:
-        block[position] = total_values[item]
+    # This step's and the running totals side by side, (2, items, firms), so that each derived
+    # measure is a few operations for both. Sums run item by item from the first, in the listed
+    # order (add.accumulate is a running sum), as firm_row's sum() does (which adds them to 0;
+    # ledger amounts are never -0.0, so that changes nothing).
+    both = np.stack((step_values, total_values))
+    spend = np.add.accumulate(both[:, _SPEND], axis=1)[:, -1]
+    block[_DERIVED["marketing_spend"]] = spend
+    block[_DERIVED["marketing_cost"]] = spend + both[:, _ITEM["marketer_pay"]]
+    block[_DERIVED["sales_cost"]] = (
+        both[:, _ITEM["salesperson_pay"]] + both[:, _ITEM["commissions"]] + both[:, _ITEM["referral_rewards"]]
+    )
+    block[_DERIVED["profit"]] = both[:, _ITEM["revenue"]] - np.add.accumulate(both[:, _COSTS], axis=1)[:, -1]
+    block[_CUMULATIVE_POSITIONS] = total_values[_CUMULATIVE_ROWS]
     customers = counts["customers"]
     total = customers.sum()
     block[_POSITION["market_share"]] = customers / total if total > 0 else 0.0

@@ -10,6 +10,7 @@ import pytest
 
 from funnelsim import MarketModel
 from funnelsim.agents.consumer import Consumer
+from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.funnel import decay_awareness
 from funnelsim.agents.marketer import Marketer
 from funnelsim.agents.population import _counts
@@ -118,3 +119,129 @@ def test_raising_awareness_of_distinct_consumers_needs_no_counting(small_baselin
     state.awareness[:] = counted
     state.raise_awareness(0, reached, 0.3, distinct=True)
     assert np.array_equal(state.awareness, by_count)
+
+
+@pytest.mark.parametrize("firms", [1, 3])
+def test_hearers_are_the_plain_draws_for_any_number_of_firms(firms):
+    network = watts_strogatz_network(2000, 10, 0.1, seed=5)
+    rng = np.random.default_rng(9)
+    exposure = rng.exponential(3.0, size=(2000, firms)) * (rng.random((2000, firms)) < 0.7)
+    susceptibility = rng.random(2000)
+    settings = WordOfMouth(form="contagion", beta=0.2)
+    consumer, firm = hearers(np.ascontiguousarray(exposure.T), network, settings, susceptibility, np.random.default_rng(2))
+    plain = np.random.default_rng(2).random(exposure.shape) < hearing_chance(exposure, network, settings, susceptibility)
+    assert np.array_equal(consumer * firms + firm, np.flatnonzero(plain))
+    assert consumer.size > 0
+
+
+@pytest.mark.parametrize(("mean", "cv", "minimum"), [(3.0, 0.5, 1), (10.0, 1.0, 0), (4.0, 0.3, 2)])
+def test_one_delay_is_the_array_formula_draw_for_draw(mean, cv, minimum):
+    """draw_delays(size=1) takes its two draws as scalars: the same numbers, the same stream."""
+    fast, plain = np.random.default_rng(11), np.random.default_rng(11)
+    shape = ((mean - minimum) / (cv * mean)) ** 2
+    scale = (mean - minimum) / shape
+    for _ in range(200):
+        got = draw_delays(mean, cv, 1, fast, minimum=minimum)
+        want = minimum + np.floor(plain.gamma(shape, scale, 1) + plain.random(1)).astype(np.int64)
+        assert got.dtype == np.int64 and np.array_equal(got, want)
+    assert fast.random() == plain.random()
+
+
+def test_ledger_counts_and_item_blocks_add_what_one_add_per_event_adds():
+    firms = np.random.default_rng(3).integers(0, 3, size=50)
+    amounts = np.random.default_rng(4).random(50) * 100
+    fast, plain = Ledger(3), Ledger(3)
+    fast.add_per_firm("leads_cold", firms)
+    fast.add_per_firm("cold_wait_total", firms, amounts)
+    items = ("revenue", "discounts", "revenue_sales")
+    fast.add_items(items, 2, np.array([1.5, 2.25, 3.0]))
+    for firm, amount in zip(firms, amounts):
+        plain.add("leads_cold", int(firm), 1.0)
+    plain.step["cold_wait_total"] += np.bincount(firms, weights=amounts, minlength=3)
+    for item, amount in zip(items, (1.5, 2.25, 3.0)):
+        plain.add(item, 2, amount)
+    assert np.array_equal(fast.step_copy()["leads_cold"], plain.step_copy()["leads_cold"])
+    for item in ("cold_wait_total", *items):
+        assert np.array_equal(fast.step[item], plain.step[item])
+
+
+def test_stage_counts_and_leads_being_worked_match_the_plain_masks(small_baseline):
+    model = MarketModel(small_baseline(consumers=2000), rng=3, consumer_agents=False)
+    model.run(40)
+    state = model.consumers
+    counts, worked = state._stage_counts_and_worked()
+    for firm in range(state.firms):
+        # Stages of this firm's funnel: a rival's lead or customer is aware or unaware of this firm.
+        lead, customer = state.lead_of == firm, state.customer_of == firm
+        aware = (state.awareness[firm] >= state.recall_threshold) & ~lead & ~customer
+        assert counts["aware"][firm] == np.count_nonzero(aware)
+        assert counts["leads"][firm] == np.count_nonzero(lead)
+        assert counts["customers"][firm] == np.count_nonzero(customer)
+        assert counts["unaware"][firm] == state.size - np.count_nonzero(aware | lead | customer)
+        assert counts["rival_customers"][firm] == np.count_nonzero((state.customer_of != -1) & ~customer)
+        assert worked[firm] == np.count_nonzero((state.lead_of == firm) & state.being_worked)
+    assert counts["leads"].sum() > 0 and worked.sum() > 0
+    assert state.waiting_leads().tolist() == np.flatnonzero((state.lead_of != -1) & ~state.being_worked).tolist()
+
+
+def test_email_contacts_are_the_plain_mask(small_baseline):
+    """The email channel's contact list built in one buffer is the plain boolean formula."""
+    from funnelsim.agents.channels import email
+
+    model = MarketModel(small_baseline(consumers=1000), rng=5, consumer_agents=False)
+    model.run(10)
+    state, context = model.consumers, model.channel_contexts[0]
+    state.unsubscribed[0, ::7] = True
+    plain = np.flatnonzero(
+        (state.on_bought_list[0] | (state.awareness[0] > 0) | state.ever_customer[0]) & ~state.unsubscribed[0]
+    )
+    params = context.firm.marketing.email
+    spend = params.cost_per_send * 10_000  # more than the list: every contact is sent to
+    unsubscribed_before = state.unsubscribed[0].copy()
+    reach = email(spend, context)
+    assert np.array_equal(np.sort(reach.consumers), plain)
+    assert not (state.unsubscribed[0] & ~unsubscribed_before & ~np.isin(np.arange(1000), plain)).any()
+
+
+def test_decay_without_memorable_jingles_is_one_factor_for_everyone():
+    rng = np.random.default_rng(5)
+    market = Market(awareness_decay=0.05, forget_below=0.02)
+
+    class State:
+        awareness = rng.random((2, 300))
+        memorable = rng.random((2, 300)) < 0.5  # listeners, but no firm's jingle is memorable
+
+    expected = State.awareness * (1.0 - market.awareness_decay)
+    expected[expected < market.forget_below] = 0.0
+    decay_awareness(State, market, np.zeros(2))
+    assert np.array_equal(State.awareness, expected)
+
+
+def test_raising_awareness_of_repeated_consumers_compounds_as_the_plain_formula(small_baseline):
+    model = MarketModel(small_baseline(consumers=300), rng=2, consumer_agents=False)
+    state = model.consumers
+    state.awareness[1] = np.random.default_rng(6).random(300)
+    for reached in (np.random.default_rng(7).integers(0, 300, 500), np.array([5, 9, 5, 5, 200])):
+        hit, times = np.unique(reached, return_counts=True)
+        expected = state.awareness[1].copy()
+        expected[hit] = 1.0 - (1.0 - expected[hit]) * (1.0 - 0.2) ** times
+        state.raise_awareness(1, reached, 0.2)
+        assert np.array_equal(state.awareness[1], expected)
+
+
+def test_a_finished_model_is_freed_and_agent_ids_still_count_per_model(small_baseline):
+    """Mesa 3.3 kept every model alive through Agent._ids (Mesa issue #3179): thousands of runs
+    in one process grew without bound. Models are freed now, and ids still start at 1 per model."""
+    import gc
+    import weakref
+
+    scenario = small_baseline(consumers=200, steps=3)
+    first = MarketModel(scenario, rng=1)
+    ids = sorted(agent.unique_id for agent in first.agents)
+    second = MarketModel(scenario, rng=1)
+    assert sorted(agent.unique_id for agent in second.agents) == ids and ids[0] == 1
+    second.run()
+    gone = weakref.ref(second)
+    del second
+    gc.collect()
+    assert gone() is None
