@@ -7,7 +7,6 @@ import mesa
 from funnelsim.agents.channel_codes import CHANNEL_CODE, CHANNELS
 from funnelsim.agents.channels import CHANNEL_FUNCTIONS, ChannelContext
 
-
 #: The ledger item of each channel's spend.
 _SPEND_ITEM = {channel: f"spend_{channel}" for channel in CHANNELS}
 

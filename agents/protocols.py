@@ -23,6 +23,8 @@ class LedgerLike(Protocol):
 
     def add_per_firm(self, item: str, firm_indices: np.ndarray, amounts: np.ndarray | float = 1.0) -> None: ...
 
+    def add_items(self, items: tuple[str, ...], firm_index: int, amounts: np.ndarray) -> None: ...
+
 
 class NetworkLike(Protocol):
     """The social network as word of mouth and referrals use it."""

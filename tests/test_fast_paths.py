@@ -155,7 +155,7 @@ def test_ledger_counts_and_item_blocks_add_what_one_add_per_event_adds():
     fast.add_per_firm("cold_wait_total", firms, amounts)
     items = ("revenue", "discounts", "revenue_sales")
     fast.add_items(items, 2, np.array([1.5, 2.25, 3.0]))
-    for firm, amount in zip(firms, amounts):
+    for firm in firms:
         plain.add("leads_cold", int(firm), 1.0)
     plain.step["cold_wait_total"] += np.bincount(firms, weights=amounts, minlength=3)
     for item, amount in zip(items, (1.5, 2.25, 3.0)):
