@@ -22,7 +22,7 @@ placeholder and outcome, plus a ``rank``), which the robustness screen reads; re
 
     python -m funnelsim.experiments.placeholders --workers 2
 
-(about ten minutes on two cores), which also says when the Sobol study's parameters are no longer
+(eight minutes of CPU: about five on two free cores), which also says when the Sobol study's parameters are no longer
 the Morris screen's top few, so the study file needs its parameters updated.
 """
 
