@@ -177,10 +177,10 @@ FINDINGS: dict[str, Finding] = {
         ),
         Finding(
             "sensitivity",
-            "Loudmouth's revenue depends most on its salesforce and its market share most on its promotion "
-            "budget (largest Sobol total-order index)",
-            lambda m: _top_index(m, "revenue", 0, "sobol") == "firms.0.sales.salespeople"
-            and _top_index(m, "market_share", 0, "sobol") == "firms.0.marketing.budget_per_step",
+            "of Loudmouth's three levers, its promotion budget has the smallest Sobol total-order index for "
+            "its revenue and for its market share",
+            lambda m: _ranked(m, "revenue", 0, "sobol")[2] == "firms.0.marketing.budget_per_step"
+            and _ranked(m, "market_share", 0, "sobol")[2] == "firms.0.marketing.budget_per_step",
             samples=16,
             replications=1,
         ),
@@ -349,13 +349,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replications", type=int, default=2)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--out", help="write the tables between the markers of this file")
+    parser.add_argument(
+        "--tables", metavar="DIR",
+        help="also keep each study's table as DIR/<study>.csv, and take the tables of studies not tried "
+        "this time from there (so a few studies can be rerun, or studies run in separate processes, "
+        "and the page written from all of them)",
+    )
     args = parser.parse_args(argv)
+    unknown = [study for study in args.studies if study not in FINDINGS]
+    if unknown:
+        parser.error(f"--studies: no finding for {', '.join(unknown)} (known: {', '.join(FINDINGS)})")
     seeds = (1, 2, 3)
+    tables = Path(args.tables) if args.tables else None
+    if tables is not None:
+        tables.mkdir(parents=True, exist_ok=True)
     results = {}
     for study in args.studies:
         results[study] = robustness(FINDINGS[study], consumers=args.consumers, replications=args.replications,
                                     workers=args.workers, seeds=seeds)
         print(f"{study}: {results[study][0]}", file=sys.stderr)
+        if tables is not None:
+            results[study][1].to_csv(tables / f"{study}.csv", index=False)
+    if tables is not None:
+        for study in FINDINGS:
+            kept = tables / f"{study}.csv"
+            if study not in results and kept.exists():
+                table = pd.read_csv(kept, keep_default_na=False)
+                table["holds"] = table["holds"].astype(str) == "True"
+                results[study] = (classify(table), table)
+        results = {study: results[study] for study in FINDINGS if study in results}
     text = studies_markdown(results, consumers=args.consumers, replications=args.replications, seeds=seeds)
     if args.out:
         path = Path(args.out)
