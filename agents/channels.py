@@ -14,10 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from funnelsim.agents.population import ConsumerState
-from funnelsim.model.scenario import CHANNELS, Firm
-
-#: Channel codes used for attribution (0 is "no marketing touch").
-CHANNEL_CODE = {name: code for code, name in enumerate(CHANNELS, start=1)}
+from funnelsim.agents.protocols import FirmLike
 
 
 @dataclass
@@ -51,7 +48,7 @@ class ChannelContext:
     """Everything a channel needs besides its spend; built once per model."""
 
     firm_index: int
-    firm: Firm
+    firm: FirmLike
     state: ConsumerState
     marketing: FirmMarketingState
     audience: Audience  # whom media buys and jingles reach, by the firm's targeting
@@ -145,13 +142,13 @@ def jingles(spend: float, ctx: ChannelContext) -> Reach:
     return Reach(spend, consumers, params.lift, {"impressions": impressions}, distinct=True)
 
 
-def audience_for(firm: Firm, degree: np.ndarray, segment: np.ndarray) -> Audience:
+def audience_for(firm: FirmLike, degree: np.ndarray, community: np.ndarray) -> Audience:
     """The audience a firm's targeting setting picks on this network."""
     targeting = firm.marketing.targeting
     if targeting == "hubs" and degree.sum() > 0:
         return Audience(degree.size, weights=degree / degree.sum())
-    if targeting == "segment":
-        members = np.flatnonzero(segment == firm.marketing.target_segment)
+    if targeting == "community":
+        members = np.flatnonzero(community == firm.marketing.target_community)
         return Audience(members.size, members=members)
     return Audience(degree.size)
 
@@ -160,5 +157,5 @@ def decay_post_stock(ctx: ChannelContext) -> None:
     ctx.marketing.post_stock *= 1.0 - ctx.firm.marketing.blogging.post_decay
 
 
-#: The channel functions by name, in :data:`CHANNELS` order.
+#: The channel functions by name, in :data:`funnelsim.agents.channel_codes.CHANNELS` order.
 CHANNEL_FUNCTIONS = {"email": email, "blogging": blogging, "media": media, "jingles": jingles}

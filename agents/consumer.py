@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import mesa
 
-from funnelsim.agents.population import NOBODY, STAGE_NAMES
+from funnelsim.agents.channel_codes import TOUCH_NAMES
+from funnelsim.agents.population import NOBODY, STAGE_NAMES, ConsumerState
 
 
 class Consumer(mesa.Agent):
@@ -18,7 +19,7 @@ class Consumer(mesa.Agent):
         self.row = row
 
     @property
-    def _state(self):
+    def _state(self) -> ConsumerState:
         return self.model.consumers
 
     @property
@@ -39,42 +40,40 @@ class Consumer(mesa.Agent):
 
     @property
     def interest_threshold(self) -> float:
-        return float(self._state.threshold[self.row])
+        return float(self._state.interest_threshold[self.row])
 
-    def awareness(self, firm: int) -> float:
-        return float(self._state.awareness[firm, self.row])
+    def awareness(self, firm_index: int) -> float:
+        return float(self._state.awareness[firm_index, self.row])
 
-    def set_awareness(self, firm: int, value: float) -> None:
+    def set_awareness(self, firm_index: int, value: float) -> None:
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"awareness must be in [0, 1], got {value}")
-        self._state.awareness[firm, self.row] = value
+        self._state.awareness[firm_index, self.row] = value
 
-    def stage(self, firm: int) -> str:
-        """'unaware', 'aware', 'lead', 'customer' or 'rival customer', relative to ``firm``."""
+    def stage(self, firm_index: int) -> str:
+        """'unaware', 'aware', 'lead', 'customer' or 'rival customer', relative to firm ``firm_index``."""
         state, row = self._state, self.row
-        if state.customer_of[row] == firm:
+        if state.customer_of[row] == firm_index:
             return "customer"
         if state.customer_of[row] != NOBODY:
             return STAGE_NAMES[4]
-        if state.lead_of[row] == firm:
+        if state.lead_of[row] == firm_index:
             return "lead"
-        return "aware" if state.awareness[firm, row] >= state.recall_threshold else "unaware"
+        return "aware" if state.awareness[firm_index, row] >= state.recall_threshold else "unaware"
 
     @property
     def customer_of(self) -> int | None:
-        firm = int(self._state.customer_of[self.row])
-        return None if firm == NOBODY else firm
+        firm_index = int(self._state.customer_of[self.row])
+        return None if firm_index == NOBODY else firm_index
 
-    def touches(self, firm: int) -> dict[str, object]:
+    def touches(self, firm_index: int) -> dict[str, object]:
         """First and last marketing touch (channel name and step) for attribution."""
-        from funnelsim.model.ledger import TOUCH_NAMES
-
         state, row = self._state, self.row
         return {
-            "first_channel": TOUCH_NAMES[state.first_touch[firm, row]],
-            "first_step": int(state.first_touch_step[firm, row]),
-            "last_channel": TOUCH_NAMES[state.last_touch[firm, row]],
-            "last_step": int(state.last_touch_step[firm, row]),
+            "first_channel": TOUCH_NAMES[state.first_touch[firm_index, row]],
+            "first_step": int(state.first_touch_step[firm_index, row]),
+            "last_channel": TOUCH_NAMES[state.last_touch[firm_index, row]],
+            "last_step": int(state.last_touch_step[firm_index, row]),
         }
 
     def neighbours(self) -> list[int]:

@@ -7,13 +7,14 @@ consumer sees another's change within a phase.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
+from funnelsim.agents.channel_codes import TOUCH_NAMES
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
-from funnelsim.model.ledger import TOUCH_NAMES, Ledger
-from funnelsim.model.network import Network
-from funnelsim.model.scenario import Firm, Market
+from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike, NetworkLike
 
 #: Awareness a referred neighbour starts with: a friend's word makes a warm lead.
 REFERRED_AWARENESS = 0.9
@@ -37,11 +38,11 @@ def acceptance(price: float, willingness_to_pay: np.ndarray, scale: float) -> np
         return 1.0 / (1.0 + np.exp(relative / scale))
 
 
-def paid_price(firm: Firm) -> float:
+def paid_price(firm: FirmLike) -> float:
     return firm.price * (1.0 - firm.sales.discount)
 
 
-def decay_awareness(state: ConsumerState, market: Market, memorability: np.ndarray) -> None:
+def decay_awareness(state: ConsumerState, market: MarketLike, memorability: np.ndarray) -> None:
     """Awareness fades; jingle listeners forget more slowly; faint awareness is reset to zero.
 
     Each consumer's factor is one of two numbers per firm (jingle listener or not), so it is
@@ -49,11 +50,11 @@ def decay_awareness(state: ConsumerState, market: Market, memorability: np.ndarr
     (firms, n) factor array every step.
     """
     decay = market.awareness_decay
-    for firm, row in enumerate(state.awareness):
+    for f, row in enumerate(state.awareness):
         if decay > 0:
             plain = 1.0 - decay * 1.0
-            slower = 1.0 - decay * (1.0 - memorability[firm])
-            listeners = state.memorable[firm]
+            slower = 1.0 - decay * (1.0 - memorability[f])
+            listeners = state.memorable[f]
             if slower != plain and listeners.any():
                 np.multiply(row, np.where(listeners, slower, plain), out=row)
             else:
@@ -62,7 +63,7 @@ def decay_awareness(state: ConsumerState, market: Market, memorability: np.ndarr
 
 
 def expire_cold_leads(
-    state: ConsumerState, market: Market, ledger: Ledger, step: int, rng: np.random.Generator | None = None
+    state: ConsumerState, market: MarketLike, ledger: LedgerLike, step: int, rng: np.random.Generator | None = None
 ) -> None:
     """Leads that waited in the queue past their own patience drop back to aware.
 
@@ -81,7 +82,7 @@ def expire_cold_leads(
         end_lead(state, cold, market, step, rng)
 
 
-def end_lead(state: ConsumerState, consumers: np.ndarray, market: Market, step: int, rng: np.random.Generator) -> None:
+def end_lead(state: ConsumerState, consumers: np.ndarray, market: MarketLike, step: int, rng: np.random.Generator) -> None:
     """A lead that went cold or was lost: out of every queue for a drawn cooldown, with a fresh
     patience drawn for the next lead (both gamma, :mod:`funnelsim.agents.delays`)."""
     consumers = np.atleast_1d(consumers)
@@ -90,8 +91,8 @@ def end_lead(state: ConsumerState, consumers: np.ndarray, market: Market, step: 
     state.patience[consumers] = draw_delays(market.lead_patience, market.delay_cv, consumers.size, rng, minimum=1)
 
 
-def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int) -> None:
-    """Take consumers out of every lead queue until ``next_lead_step``."""
+def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int | np.ndarray) -> None:
+    """Take consumers out of every lead queue until ``next_lead_step`` (one step for all, or one each)."""
     state.lead_of[consumers] = NOBODY
     state.being_worked[consumers] = False
     state.referred_by[consumers] = NOBODY
@@ -99,7 +100,7 @@ def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int) ->
 
 
 def form_leads(
-    state: ConsumerState, firms: list[Firm], market: Market, ledger: Ledger, step: int, rng: np.random.Generator
+    state: ConsumerState, firms: Sequence[FirmLike], market: MarketLike, ledger: LedgerLike, step: int, rng: np.random.Generator
 ) -> None:
     """In-market consumers whose awareness of a firm passes their threshold become a lead of
     the most attractive such firm they can buy from.
@@ -110,14 +111,14 @@ def form_leads(
     """
     # Only consumers whose awareness of some firm reaches their threshold can become leads: find
     # those first (few), then check the rest of the conditions on them alone.
-    passing = np.flatnonzero((state.awareness >= state.threshold).any(axis=0) & state.in_market)
+    passing = np.flatnonzero((state.awareness >= state.interest_threshold).any(axis=0) & state.in_market)
     free = passing[
         (state.customer_of[passing] == NOBODY) & (state.lead_of[passing] == NOBODY) & (state.next_lead_step[passing] <= step)
     ]
     if free.size == 0:
         return
     awareness = state.awareness[:, free]
-    eligible = state.reachable[:, free] & (awareness > 0) & (awareness >= state.threshold[free])
+    eligible = state.reachable[:, free] & (awareness > 0) & (awareness >= state.interest_threshold[free])
     candidates = np.flatnonzero(eligible.any(axis=0))
     if candidates.size == 0:
         return
@@ -138,7 +139,7 @@ def form_leads(
     ledger.add_per_firm("leads_created", best.astype(np.int64))
 
 
-def self_serve(state: ConsumerState, firms: list[Firm], market: Market, ledger: Ledger, step: int, rng: np.random.Generator) -> None:
+def self_serve(state: ConsumerState, firms: Sequence[FirmLike], market: MarketLike, ledger: LedgerLike, step: int, rng: np.random.Generator) -> None:
     """Waiting leads may buy on their own, at the paid price, without a salesperson."""
     if market.self_serve_rate == 0:
         return
@@ -164,9 +165,9 @@ def self_serve(state: ConsumerState, firms: list[Firm], market: Market, ledger: 
 
 def purchase(
     state: ConsumerState,
-    ledger: Ledger,
+    ledger: LedgerLike,
     f: int,
-    firm: Firm,
+    firm: FirmLike,
     buyers: np.ndarray,
     step: int,
     rng: np.random.Generator,
@@ -201,10 +202,10 @@ def purchase(
 
 def refer(
     state: ConsumerState,
-    network: Network,
-    firms: list[Firm],
-    market: Market,
-    ledger: Ledger,
+    network: NetworkLike,
+    firms: Sequence[FirmLike],
+    market: MarketLike,
+    ledger: LedgerLike,
     step: int,
     rng: np.random.Generator,
 ) -> None:
@@ -238,7 +239,7 @@ def refer(
         ledger.add("leads_referred", f, neighbour.size)
 
 
-def churn(state: ConsumerState, market: Market, ledger: Ledger, step: int, rng: np.random.Generator) -> None:
+def churn(state: ConsumerState, market: MarketLike, ledger: LedgerLike, step: int, rng: np.random.Generator) -> None:
     if market.churn_rate == 0:
         return
     customers = np.flatnonzero(state.customer_of != NOBODY)
@@ -253,7 +254,7 @@ def churn(state: ConsumerState, market: Market, ledger: Ledger, step: int, rng: 
 
 
 def switch_leads(
-    state: ConsumerState, firms: list[Firm], market: Market, ledger: Ledger, step: int, rng: np.random.Generator
+    state: ConsumerState, firms: Sequence[FirmLike], market: MarketLike, ledger: LedgerLike, step: int, rng: np.random.Generator
 ) -> None:
     """Competition at the point of purchase: a waiting lead may move to a rival's queue.
 
@@ -274,7 +275,7 @@ def switch_leads(
         return
     current = state.lead_of[again].astype(np.int64)
     awareness = state.awareness[:, again]
-    eligible = state.reachable[:, again] & (awareness > 0) & (awareness >= state.threshold[again])
+    eligible = state.reachable[:, again] & (awareness > 0) & (awareness >= state.interest_threshold[again])
     eligible[current, np.arange(again.size)] = True
     wtp = state.willingness_to_pay[again]
     utility = np.stack(

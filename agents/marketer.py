@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import mesa
 
-from funnelsim.agents.channels import CHANNEL_CODE, CHANNEL_FUNCTIONS, ChannelContext
-from funnelsim.model.scenario import CHANNELS
+from funnelsim.agents.channel_codes import CHANNEL_CODE, CHANNELS
+from funnelsim.agents.channels import CHANNEL_FUNCTIONS, ChannelContext
 
 
 class Marketer(mesa.Agent):

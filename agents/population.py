@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from funnelsim.agents.delays import draw_delays
-from funnelsim.model.scenario import Market, Scenario
+from funnelsim.agents.protocols import MarketLike, ScenarioLike
 
 NOBODY = -1
 
@@ -32,8 +32,8 @@ def beta_draws(mean: float, concentration: float, size: int, rng: np.random.Gene
 class ConsumerState:
     """Structure of arrays for ``n`` consumers and ``firms`` firms."""
 
-    def __init__(self, scenario: Scenario, segment: np.ndarray, rng: np.random.Generator):
-        market: Market = scenario.market
+    def __init__(self, scenario: ScenarioLike, community: np.ndarray, rng: np.random.Generator):
+        market: MarketLike = scenario.market
         n, firms = market.consumers, len(scenario.firms)
         self.size, self.firms = n, firms
         # Aware (the funnel stage) means awareness at or above the recall threshold; a threshold of
@@ -47,8 +47,8 @@ class ConsumerState:
         )
         self.susceptibility = beta_draws(market.susceptibility, market.heterogeneity, n, rng)
         self.talkativeness = beta_draws(market.talkativeness, market.heterogeneity, n, rng)
-        self.threshold = beta_draws(market.interest_threshold, market.heterogeneity, n, rng)
-        self.segment = segment
+        self.interest_threshold = beta_draws(market.interest_threshold, market.heterogeneity, n, rng)
+        self.community = community  # each consumer's community in the network (all 0 but in an sbm)
         # Place: which consumers can buy from each firm at all.
         coverage = np.array([firm.coverage for firm in scenario.firms])
         self.reachable = rng.random((firms, n)) < coverage[:, None]
@@ -81,7 +81,7 @@ class ConsumerState:
         self.patience = draw_delays(market.lead_patience, market.delay_cv, n, rng, minimum=1)
 
     # ----------------------------------------------------------------------------------------
-    def raise_awareness(self, firm: int, consumers: np.ndarray, lift: float, distinct: bool = False) -> None:
+    def raise_awareness(self, firm_index: int, consumers: np.ndarray, lift: float, distinct: bool = False) -> None:
         """a <- a + lift (1 - a) for each listed consumer, once per listing.
 
         Repeated listings compound, (1 - a) shrinking by (1 - lift) each time, which is what the
@@ -90,35 +90,36 @@ class ConsumerState:
         """
         if consumers.size == 0 or lift <= 0.0:
             return
+        remaining: float | np.ndarray  # one factor for all, or one per distinct consumer
         if distinct:
             hit, remaining = consumers, 1.0 - lift
         else:
             hit, times = _counts(consumers)
             remaining = (1.0 - lift) ** times
-        row = self.awareness[firm]
+        row = self.awareness[firm_index]
         row[hit] = 1.0 - (1.0 - row[hit]) * remaining
 
-    def touch(self, firm: int, consumers: np.ndarray, channel_code: int, step: int) -> None:
+    def touch(self, firm_index: int, consumers: np.ndarray, channel_code: int, step: int) -> None:
         """Record a marketing touch for attribution: the first one sticks, the last one is replaced."""
         # Index the firm's row first, then the consumers: numpy's (row, array) fancy indexing is
         # several times slower than a row view indexed by an array, for the same elements.
-        first_touch = self.first_touch[firm]
+        first_touch = self.first_touch[firm_index]
         fresh = consumers[first_touch[consumers] == 0]
         first_touch[fresh] = channel_code
-        self.first_touch_step[firm][fresh] = step
-        self.last_touch[firm][consumers] = channel_code
-        self.last_touch_step[firm][consumers] = step
+        self.first_touch_step[firm_index][fresh] = step
+        self.last_touch[firm_index][consumers] = channel_code
+        self.last_touch_step[firm_index][consumers] = step
 
     def waiting_leads(self) -> np.ndarray:
         """Consumers in a lead queue and not yet with a salesperson."""
         return np.flatnonzero((self.lead_of != NOBODY) & ~self.being_worked)
 
-    def stage_of(self, firm: int) -> np.ndarray:
-        """Stage code of every consumer relative to ``firm`` (see :data:`STAGE_NAMES`)."""
-        stage = np.where(self.awareness[firm] >= self.recall_threshold, AWARE, UNAWARE).astype(np.int8)
-        stage[self.lead_of == firm] = LEAD
-        stage[(self.customer_of != NOBODY) & (self.customer_of != firm)] = RIVAL_CUSTOMER
-        stage[self.customer_of == firm] = CUSTOMER
+    def stage_of(self, firm_index: int) -> np.ndarray:
+        """Stage code of every consumer relative to firm ``firm_index`` (see :data:`STAGE_NAMES`)."""
+        stage = np.where(self.awareness[firm_index] >= self.recall_threshold, AWARE, UNAWARE).astype(np.int8)
+        stage[self.lead_of == firm_index] = LEAD
+        stage[(self.customer_of != NOBODY) & (self.customer_of != firm_index)] = RIVAL_CUSTOMER
+        stage[self.customer_of == firm_index] = CUSTOMER
         return stage
 
     def stage_counts(self) -> dict[str, np.ndarray]:

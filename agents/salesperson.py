@@ -3,20 +3,23 @@
 Capacity is the binding fact: a salesperson resolves one lead per cycle, each cycle drawn per
 deal around a mean of ``cycle`` steps, so a firm with S salespeople closes on average at most
 S / cycle deals per step however many leads it has.
-A salesperson with no lead to take prospects (``MarketModel._prospect``); a prospect who agrees to
-a meeting is taken like any lead, flagged ``prospected`` so a won deal is counted as prospected.
+Which waiting lead an idle salesperson takes is the firm's policy (:func:`leads_by_policy`). A
+salesperson with no lead to take prospects (:func:`prospect`); a prospect who agrees to a meeting
+is taken like any lead, flagged ``prospected`` so a won deal is counted as prospected.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import mesa
 import numpy as np
 
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.funnel import acceptance, end_lead, paid_price, purchase
-from funnelsim.agents.population import NOBODY
+from funnelsim.agents.population import NOBODY, ConsumerState
+from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike
 
 
 class Salesperson(mesa.Agent):
@@ -35,7 +38,7 @@ class Salesperson(mesa.Agent):
         self.cycles_completed_steps = 0  # sum of the drawn cycles of every resolved deal
 
     @property
-    def firm(self):
+    def firm(self) -> FirmLike:
         return self.model.scenario.firms[self.firm_index]
 
     @property
@@ -62,13 +65,16 @@ class Salesperson(mesa.Agent):
 
     def close_chance(self) -> float:
         """Skill, effort bought by commission, product quality, the lead's awareness, price
-        acceptance and freshness (leads cool while they wait) multiply."""
+        acceptance and freshness multiply. Freshness is ``max(lead_freshness_floor,
+        0.5 ** (wait / lead_half_life))``: a lead cools while it waits, down to a floor."""
         firm, market, state = self.firm, self.model.scenario.market, self.model.consumers
         lead = self.lead
         effort = 1.0 + firm.sales.commission_effort * firm.sales.commission
         keen = 0.5 + 0.5 * state.awareness[self.firm_index, lead]
         price_ok = acceptance(paid_price(firm), state.willingness_to_pay[lead : lead + 1], market.price_scale)[0]
-        freshness = 0.5 ** (self.lead_wait / market.lead_half_life)
+        # Leads cool fast, then level off: contacted after a day or more, a lead still converts at
+        # about 1/60 of the first hour's rate (Oldroyd et al. 2011), so the decay stops at a floor.
+        freshness = max(market.lead_freshness_floor, 0.5 ** (self.lead_wait / market.lead_half_life))
         quality = 0.5 + 0.5 * firm.quality
         return float(min(1.0, self.skill * effort * quality * keen * price_ok * freshness))
 
@@ -100,3 +106,86 @@ class Salesperson(mesa.Agent):
         else:
             end_lead(state, lead, model.scenario.market, model.steps, model.rng)
         self.lead = NOBODY
+
+
+def leads_by_policy(
+    state: ConsumerState, firm_index: int, firm: FirmLike, market: MarketLike, leads: np.ndarray, count: int
+) -> np.ndarray:
+    """The ``count`` leads of ``leads`` (the firm's waiting leads) an idle salesforce takes first,
+    in order, by the firm's ``sales.policy``."""
+    if leads.size == 0:
+        return leads
+    policy = firm.sales.policy
+    if policy == "fifo":
+        key = state.lead_since[leads].astype(float)
+    elif policy == "newest":
+        key = -state.lead_since[leads].astype(float)
+    else:  # best_score: keenest, best-fitting leads first
+        fit = acceptance(paid_price(firm), state.willingness_to_pay[leads], market.price_scale)
+        key = -(state.awareness[firm_index, leads] * fit)
+    count = min(count, leads.size)
+    # Stable order: ties go to the lower consumer row, so results do not depend on sorting luck.
+    first = np.lexsort((leads, key))[:count] if leads.size <= 4 * count else _smallest(key, leads, count)
+    return leads[first]
+
+
+def _smallest(key: np.ndarray, leads: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the ``count`` smallest keys (ties by row), without sorting everything."""
+    threshold = np.partition(key, count - 1)[count - 1]
+    candidates = np.flatnonzero(key <= threshold)
+    order = np.lexsort((leads[candidates], key[candidates]))
+    return candidates[order[:count]]
+
+
+def prospect(
+    idle: Sequence[Salesperson],
+    state: ConsumerState,
+    firm_index: int,
+    firm: FirmLike,
+    market: MarketLike,
+    ledger: LedgerLike,
+    step: int,
+    rng: np.random.Generator,
+) -> None:
+    """Outbound prospecting: each idle salesperson calls consumers who are nobody's lead or
+    customer, one at a time, until one agrees to a meeting or the step's contacts run out.
+
+    A contact is drawn at random from the firm's reachable consumers who are free (no lead,
+    no customer of any firm, not cooling down); it agrees with chance ``prospect_response x
+    price acceptance`` if in the market, never otherwise. The one who agrees becomes the
+    firm's lead and is worked at once by the salesperson who found them. Every salesperson
+    draws the same number of numbers whatever happens, so runs stay comparable (common
+    random numbers).
+    """
+    sales = firm.sales
+    free = np.flatnonzero(
+        state.reachable[firm_index]
+        & (state.customer_of == NOBODY)
+        & (state.lead_of == NOBODY)
+        & (state.next_lead_step <= step)
+    )
+    contacts = sales.prospect_contacts
+    for person in idle:
+        picks = rng.integers(0, max(free.size, 1), contacts)
+        draws = rng.random(contacts)
+        if free.size == 0:
+            continue
+        called = free[picks]
+        # Someone another salesperson signed up a moment ago is no longer free.
+        still_free = state.lead_of[called] == NOBODY
+        chance = sales.prospect_response * state.in_market[called] * still_free
+        chance *= acceptance(paid_price(firm), state.willingness_to_pay[called], market.price_scale)
+        agreed = np.flatnonzero(draws < chance)
+        made = contacts if agreed.size == 0 else int(agreed[0]) + 1
+        ledger.add("prospect_contacts", firm_index, made)
+        if agreed.size == 0:
+            continue
+        found = int(called[agreed[0]])
+        state.lead_of[found] = firm_index
+        state.lead_since[found] = step
+        state.referred_by[found] = NOBODY
+        # Agreeing to a meeting makes the prospect at least as keen as their interest threshold.
+        state.awareness[firm_index, found] = max(state.awareness[firm_index, found], state.interest_threshold[found])
+        person.take(found, prospected=True)
+        ledger.add("leads_created", firm_index, 1)
+        ledger.add("leads_prospected", firm_index, 1)

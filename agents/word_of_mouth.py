@@ -13,8 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from funnelsim.agents.population import NOBODY, ConsumerState
-from funnelsim.model.network import Network
-from funnelsim.model.scenario import WordOfMouth
+from funnelsim.agents.protocols import NetworkLike, WordOfMouthLike
 
 
 def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:
@@ -30,7 +29,7 @@ def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:
     return strength
 
 
-def hearing_chance(exposure: np.ndarray, network: Network, settings: WordOfMouth, susceptibility: np.ndarray) -> np.ndarray:
+def hearing_chance(exposure: np.ndarray, network: NetworkLike, settings: WordOfMouthLike, susceptibility: np.ndarray) -> np.ndarray:
     """Chance of hearing for (n, firms) exposure."""
     if settings.form == "contagion":
         if settings.beta >= 1.0:
@@ -48,7 +47,7 @@ _BOUND_MARGIN = 1e-9
 
 
 def hearers(
-    exposure: np.ndarray, network: Network, settings: WordOfMouth, susceptibility: np.ndarray, rng: np.random.Generator
+    exposure: np.ndarray, network: NetworkLike, settings: WordOfMouthLike, susceptibility: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """(consumer, firm) pairs of those who hear, for (firms, n) exposure, ordered by consumer then firm.
 
@@ -66,23 +65,23 @@ def hearers(
     log_keep = np.log1p(-settings.beta)
     bound = exposure * (-log_keep * (1.0 + _BOUND_MARGIN))
     bound *= susceptibility
-    firm, consumer = np.nonzero(draws < bound)
+    f, consumer = np.nonzero(draws < bound)
     # The exact chance, computed as hearing_chance does, for the few candidates only.
-    chance = -np.expm1(exposure[firm, consumer] * log_keep) * susceptibility[consumer]
-    kept = draws[firm, consumer] < chance
-    firm, consumer = firm[kept], consumer[kept]
-    order = np.lexsort((firm, consumer))
-    return consumer[order], firm[order]
+    chance = -np.expm1(exposure[f, consumer] * log_keep) * susceptibility[consumer]
+    kept = draws[f, consumer] < chance
+    f, consumer = f[kept], consumer[kept]
+    order = np.lexsort((f, consumer))
+    return consumer[order], f[order]
 
 
-def spread(state: ConsumerState, network: Network, settings: WordOfMouth, rng: np.random.Generator) -> np.ndarray:
+def spread(state: ConsumerState, network: NetworkLike, settings: WordOfMouthLike, rng: np.random.Generator) -> np.ndarray:
     """Raise the awareness of those who hear; returns how many heard about each firm."""
     if settings.beta == 0.0 or settings.lift == 0.0:
         return np.zeros(state.firms, dtype=np.int64)
     exposure = network.exposure_of_rows(talk_strength(state, settings.aware_weight))
     listener, firm_of = hearers(exposure, network, settings, state.susceptibility, rng)
-    for firm in range(state.firms):
-        listeners = listener[firm_of == firm]
-        row = state.awareness[firm]
+    for f in range(state.firms):
+        listeners = listener[firm_of == f]
+        row = state.awareness[f]
         row[listeners] += settings.lift * (1.0 - row[listeners])
     return np.bincount(firm_of, minlength=state.firms)

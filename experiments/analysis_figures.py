@@ -222,7 +222,8 @@ def _compact(value: float) -> str:
 
 def _label(value) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
-        return f"{value:,.0f}" if abs(value) >= 1e4 else f"{value:.4g}"
+        number = float(value)
+        return f"{number:,.0f}" if abs(number) >= 1e4 else f"{number:.4g}"
     return str(value)
 
 

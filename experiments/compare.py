@@ -97,7 +97,7 @@ class Precision:
 PrecisionSetting = Precision | float | str | Mapping[str, Precision | float | str] | None
 
 
-def parse_precision(text: str | float, where: str = "precision") -> Precision:
+def parse_precision(text: str | float | Precision, where: str = "precision") -> Precision:
     """``"5%"`` -> relative 0.05; ``"5000"`` or ``5000`` -> absolute 5000. Must be positive."""
     if isinstance(text, Precision):
         return text
@@ -390,7 +390,7 @@ def _table(
         mine_a = side_a[side_a["firm_index"] == index].set_index("replication").sort_index()
         mine_b = side_b[side_b["firm_index"] == index].set_index("replication").sort_index()
         for measure in measures:
-            row = {"firm": name, "measure": measure}
+            row: dict[str, Any] = {"firm": name, "measure": measure}
             row.update(paired_statistics(mine_a[measure].to_numpy(), mine_b[measure].to_numpy(), confidence))
             row["significant"] = bool(np.isfinite(row["lo"]) and (row["lo"] > 0 or row["hi"] < 0))
             target = targets[measure]

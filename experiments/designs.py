@@ -85,14 +85,15 @@ def build_design(
 def _grid(parameters: dict[str, ParameterSpec], integer_parameters: frozenset[str]) -> pd.DataFrame:
     value_lists = []
     for name, parameter in parameters.items():
-        if parameter.is_range:
-            values = np.linspace(parameter.low, parameter.high, parameter.num)
+        if parameter.levels is not None:
+            value_lists.append(list(parameter.levels))
+        else:
+            assert parameter.num is not None, "SweepSpec requires num for every range of a grid"
+            values = np.linspace(*parameter.span(), parameter.num)
             if name in integer_parameters:
                 # Rounding a fine range of an integer setting repeats values; run each once.
                 values = np.unique(np.rint(values)).astype(np.int64)
             value_lists.append([value.item() for value in values])
-        else:
-            value_lists.append(list(parameter.levels))
     rows = list(itertools.product(*value_lists))
     return pd.DataFrame(rows, columns=list(parameters)) if rows else pd.DataFrame(columns=list(parameters))
 
@@ -124,8 +125,9 @@ def _unit_sample(names: list[str], design: DesignSpec, seed: int, where: str) ->
 
 
 def _from_unit(unit: np.ndarray, parameter: ParameterSpec, integer: bool) -> list:
-    if parameter.is_range:
-        values = parameter.low + unit * (parameter.high - parameter.low)
+    if parameter.levels is None:
+        low, high = parameter.span()
+        values = low + unit * (high - low)
         if integer:
             return [int(value) for value in np.rint(values)]
         return [float(value) for value in values]

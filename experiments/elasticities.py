@@ -32,7 +32,7 @@ from scipy import stats
 
 from funnelsim.errors import UsageError
 from funnelsim.experiments.engine import evaluate
-from funnelsim.model.scenario import Scenario, load_scenario
+from funnelsim.model.scenario import Scenario, get_dotted, load_scenario
 
 #: The settings whose elasticities are measured, by name: the firm's key and the published range.
 SETTINGS = {
@@ -82,6 +82,7 @@ def measure_elasticities(
     confidence: float = 0.95,
     overrides: dict[str, Any] | None = None,
     workers: int | None = 1,
+    scheduler: str | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Measure advertising and price elasticities of each firm's customers.
@@ -96,7 +97,7 @@ def measure_elasticities(
         Names from :data:`SETTINGS`.
     change
         Relative change either side of the scenario's value (0.1 is +-10%).
-    replications, seed, steps, workers, progress
+    replications, seed, steps, workers, scheduler, progress
         As for :func:`funnelsim.experiments.engine.evaluate`.
     confidence
         Level of the Student t interval over replications.
@@ -127,16 +128,15 @@ def measure_elasticities(
         firm = base.firms[index].model_dump()
         for name in settings:
             key, _ = SETTINGS[name]
-            value: Any = firm
-            for part in key.split("."):
-                value = value[part]
+            value = get_dotted(firm, key)
             if value <= 0:
                 raise UsageError(f"elasticities: firms.{index}.{key} is {value}; an elasticity needs a positive value")
             for factor in (1 - change, 1 + change):
                 points.append({f"firms.{index}.{key}": float(value) * factor})
             labels.append((index, name))
     result = evaluate(
-        base, points, replications=replications, seed=seed, steps=steps, workers=workers, progress=progress,
+        base, points, replications=replications, seed=seed, steps=steps, workers=workers, scheduler=scheduler,
+        progress=progress,
         description="elasticities",
     )
     rows = []

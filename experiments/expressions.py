@@ -96,7 +96,8 @@ def evaluate_expression(expression: str, columns: Mapping[str, np.ndarray]) -> n
 def _evaluate(node: ast.AST, columns: Mapping[str, np.ndarray]) -> np.ndarray:
     if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
         # Python ints are unbounded; a float is what every column is, and keeps work constant.
-        return np.float64(float(node.value)) if abs(node.value) < 1e308 else np.float64(np.inf)
+        # A 0-d array, so that every node evaluates to an array (broadcast to the columns at the end).
+        return np.asarray(float(node.value) if abs(node.value) < 1e308 else np.inf)
     if isinstance(node, ast.Name):
         if node.id not in columns:
             known = ", ".join(sorted(columns)) or "none"
@@ -108,7 +109,7 @@ def _evaluate(node: ast.AST, columns: Mapping[str, np.ndarray]) -> np.ndarray:
         return _UNARY[type(node.op)](_evaluate(node.operand, columns))
     if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
         left = _evaluate(node.left, columns)
-        result = np.bool_(True)
+        result = np.asarray(True)
         for op, right_node in zip(node.ops, node.comparators):
             right = _evaluate(right_node, columns)
             result = result & _COMPARE[type(op)](left, right)

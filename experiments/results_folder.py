@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from funnelsim.errors import UsageError
 
@@ -152,7 +153,7 @@ def remove_stale_temporaries(parent: Path, older_than: float = STALE_AFTER_SECON
     import re
     import time
 
-    removed = []
+    removed: list[Path] = []
     pattern = re.compile(r"^\..+\.(\d+)-[0-9a-f]{8}" + re.escape(TEMPORARY_SUFFIX) + "$")
     try:
         entries = list(os.scandir(parent))
@@ -225,3 +226,13 @@ def _nearest_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
     return path
+
+
+def without_none(value: Any) -> Any:
+    """Scenario data (``Scenario.to_dict()``) ready for TOML, which has no null: unset optional
+    settings are left out, so the file loads back to the same scenario."""
+    if isinstance(value, dict):
+        return {k: without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [without_none(v) for v in value]
+    return value

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from funnelsim.cli.studies import shrink
+from funnelsim.errors import UsageError
 from funnelsim.experiments.engine import evaluate
 from funnelsim.experiments.sweep_plan import make_plan
 from funnelsim.experiments.sweep_spec import read_sweep_file
@@ -227,6 +228,8 @@ def robustness(
         placeholders = ranked_placeholders()
     path = STUDIES / f"{finding.study}.toml"
     spec, _ = read_sweep_file(path)
+    if spec.seed is None:
+        raise UsageError(f"{path}: a study needs a seed, so that its design points are the same every time")
     if finding.samples is not None:
         spec = shrink(spec, samples=finding.samples)
     replications = finding.replications or replications
@@ -234,7 +237,7 @@ def robustness(
     design = plan.design.points
     keep = np.ones(len(design), dtype=bool) if finding.points is None else finding.points(design).to_numpy()
     size = {} if finding.own_size else {"market.consumers": consumers}
-    points = [{**plan.overrides_of(i), **size} for i in np.flatnonzero(keep)]
+    points = [{**plan.overrides_of(int(i)), **size} for i in np.flatnonzero(keep)]
     unit = plan.design.unit_sample[keep] if plan.design.unit_sample is not None else None
     steps = finding.steps or plan.steps
 

@@ -166,7 +166,8 @@ def _allowed(field: FieldInfo) -> str:
     literal = _literal_values(field.annotation)
     if literal:
         return "one of " + ", ".join(f'`"{value}"`' for value in literal)
-    lower = upper = None  # (symbol, bound)
+    lower: tuple[str, Any] | None = None  # (symbol, bound)
+    upper: tuple[str, Any] | None = None
     parts = []
     for constraint in field.metadata:
         if isinstance(constraint, annotated_types.Ge):
@@ -187,8 +188,8 @@ def _allowed(field: FieldInfo) -> str:
         else:
             flipped = {"≥": "≤", ">": "<"}[lower[0]]
             parts.insert(0, f"{_number(lower[1])} {flipped} x {upper[0]} {_number(upper[1])}")
-    elif lower or upper:
-        symbol, bound = lower or upper
+    elif (one_side := lower or upper) is not None:
+        symbol, bound = one_side
         parts.insert(0, f"{symbol} {_number(bound)}")
     return ", ".join(parts) if parts else "any"
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from funnelsim.experiments.designs import Design, build_design
 from funnelsim.experiments.engine import replication_stream
 from funnelsim.experiments.expressions import ExpressionError, evaluate_expression
 from funnelsim.experiments.sweep_spec import SweepSpec, toml_key
-from funnelsim.model.scenario import Scenario, get_dotted
+from funnelsim.model.scenario import Scenario, get_dotted, looks_like_path
 from funnelsim.suggest import did_you_mean
 
 #: The run function used when a sweep file names none.
@@ -286,10 +286,10 @@ def load_run_function(reference: str, where: str = "sweep") -> Callable:
 
 def _scenario_source(scenario: str, sweep_dir: Path) -> str:
     """A scenario that looks like a file is found next to the sweep file; a name is a built-in."""
+    if not looks_like_path(scenario):
+        return scenario
     path = Path(scenario).expanduser()
-    if path.suffix == ".toml" or "/" in scenario:
-        return str(path if path.is_absolute() else (sweep_dir / path).resolve())
-    return scenario
+    return str(path if path.is_absolute() else (sweep_dir / path).resolve())
 
 
 _MISSING = object()
@@ -336,6 +336,7 @@ def _classify_parameters(spec: SweepSpec, base: dict[str, Any], where: str) -> t
 
 def _dotted_keys(node: Any, prefix: str = "") -> list[str]:
     """Every setting of a resolved scenario as a dotted key (``firms.0.price``)."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(node, dict):
         items = node.items()
     elif isinstance(node, list):

@@ -47,6 +47,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -105,6 +106,12 @@ class ParameterSpec(_Table):
     def is_range(self) -> bool:
         return self.levels is None
 
+    def span(self) -> tuple[float, float]:
+        """``(low, high)`` of a range parameter (the validator sets both whenever ``levels`` is not)."""
+        if self.low is None or self.high is None:
+            raise ValueError("a parameter with levels has no low/high range")
+        return self.low, self.high
+
 
 def _level_kind(level: Any) -> str:
     if isinstance(level, bool):
@@ -114,8 +121,14 @@ def _level_kind(level: Any) -> str:
     return "text"
 
 
+#: The design kinds a sweep file may ask for. ``"single"`` is the one-point design of ``funnelsim
+#: run`` (:func:`funnelsim.experiments.sweep_plan.make_run_plan`), which varies nothing and so is
+#: built by the engine, never read from a file.
+FILE_DESIGNS = ("grid", "latin_hypercube", "sobol", "morris")
+
+
 class DesignSpec(_Table):
-    kind: Literal["grid", "latin_hypercube", "sobol", "morris"] = Field(
+    kind: Literal["grid", "latin_hypercube", "sobol", "morris", "single"] = Field(
         ..., description="grid: every combination; latin_hypercube: scipy's qmc; sobol, morris: SALib."
     )
     samples: Annotated[int, Field(ge=0)] | None = Field(
@@ -126,6 +139,15 @@ class DesignSpec(_Table):
     )
     second_order: bool = Field(True, description="sobol: also estimate second-order indices.")
     levels: Annotated[int, Field(ge=2)] = Field(4, description="morris: grid levels per parameter.")
+
+    @field_validator("kind", mode="before")
+    @classmethod
+    def _a_file_design(cls, kind: Any) -> Any:
+        if kind not in FILE_DESIGNS:
+            from funnelsim.suggest import did_you_mean
+
+            raise ValueError(f"input should be {', '.join(map(repr, FILE_DESIGNS))} (got {kind!r}){did_you_mean(str(kind), FILE_DESIGNS)}")
+        return kind
 
     @model_validator(mode="after")
     def _samples_where_needed(self) -> DesignSpec:
@@ -140,8 +162,9 @@ class DesignSpec(_Table):
 
 
 class OutputsSpec(_Table):
+    # default= by keyword: type checkers read a positional default as a required field.
     summary: list[str] | None = Field(
-        None,
+        default=None,
         description="End-of-run measures to keep per firm (columns of model.summary()); all when left out. "
         "The first is the one analyze draws unless told otherwise.",
     )
@@ -226,10 +249,11 @@ def parse_sweep_text(text: str, origin: str = "sweep") -> SweepSpec:
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as error:
-        raise UsageError(f"{origin}: {_first_problem(error)}") from None
+        raise UsageError(f"{origin}: {first_problem(error)}") from None
 
 
-def _first_problem(error: ValidationError) -> str:
+def first_problem(error: ValidationError) -> str:
+    """The first problem of a sweep file's validation, as ``location: message`` in the file's terms."""
     problem = error.errors()[0]
     # Union members add their type name to the location; it only confuses the reader.
     parts = [str(part) for part in problem["loc"] if not _is_type_tag(part)]

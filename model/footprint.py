@@ -12,8 +12,12 @@ a small factor of it), so it is a guard against absurd requests, not a profiler.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from funnelsim.errors import UsageError
+
+if TYPE_CHECKING:
+    from funnelsim.model.scenario import Scenario
 
 #: Bytes per consumer, per consumer and firm, per directed network tie, per Mesa agent.
 BYTES_PER_CONSUMER = 200
@@ -25,7 +29,7 @@ BYTES_PER_AGENT = 1500
 SAFE_SHARE = 0.8
 
 
-def run_bytes(scenario) -> int:
+def run_bytes(scenario: Scenario) -> int:
     """Estimated peak bytes of one run of ``scenario`` (a validated Scenario)."""
     consumers = scenario.market.consumers
     firms = len(scenario.firms)
@@ -56,7 +60,7 @@ def available_bytes() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
-def check_fits(scenario, parallel_runs: int = 1, where: str = "scenario") -> int:
+def check_fits(scenario: Scenario, parallel_runs: int = 1, where: str = "scenario") -> int:
     """Refuse, in one line, a run (or ``parallel_runs`` at once) that cannot fit in memory.
 
     Returns the estimate in bytes. Nothing has been built or written when this raises.

@@ -47,7 +47,7 @@ PARAMETER_LABELS: dict[str, tuple[str, str | None]] = {
     "network.kind": ("network", None),
     "network.k": ("mean number of ties", None),
     "network.p": ("rewiring chance", None),
-    "network.blocks": ("communities", COUNT),
+    "network.communities": ("communities", COUNT),
     "network.mixing": ("share of ties across communities", SHARE),
     "word_of_mouth.beta": ("word-of-mouth strength (beta)", None),
     "word_of_mouth.aware_weight": ("how much aware consumers talk", None),
@@ -180,7 +180,7 @@ def parameter_label(key: str, scenario: Any = None, *, unit: bool = True) -> str
 def measure_label(name: str, scenario: Any = None, *, unit: bool = True) -> str:
     """``Acme.customers`` -> ``Acme: customers at the end``; a bare measure has no firm prefix."""
     currency, step_unit = scenario_units(scenario)
-    firm, _, measure = name.rpartition(".")
+    firm_name, _, measure = name.rpartition(".")
     if measure in MEASURE_LABELS:
         label, kind = MEASURE_LABELS[measure]
     elif measure.startswith("revenue_") and "_touch_" in measure:
@@ -189,7 +189,7 @@ def measure_label(name: str, scenario: Any = None, *, unit: bool = True) -> str:
     else:
         label, kind = measure.replace("_", " "), None
     text = with_unit(label, kind, currency, step_unit) if unit else label
-    return f"{firm}: {text}" if firm else text
+    return f"{firm_name}: {text}" if firm_name else text
 
 
 def measure_unit(name: str, scenario: Any = None) -> str:

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from funnelsim.model.scenario import CHANNELS
-
-#: Channel codes for first/last-touch attribution; 0 means "no marketing touch" (organic).
-TOUCH_NAMES = ("none", *CHANNELS)
+from funnelsim.agents.channel_codes import CHANNELS, TOUCH_NAMES
 
 #: Costs that are subtracted from revenue to give profit.
 COST_ITEMS = (
@@ -91,12 +88,12 @@ class Ledger:
     def open_step(self) -> None:
         self._step_values.fill(0.0)
 
-    def add(self, item: str, firm: int, amount: float) -> None:
-        self.step[item][firm] += amount
+    def add(self, item: str, firm_index: int, amount: float) -> None:
+        self.step[item][firm_index] += amount
 
-    def add_per_firm(self, item: str, firms: np.ndarray, amounts: np.ndarray | float = 1.0) -> None:
-        """Add amounts for many events at once; ``firms`` gives each event's firm."""
-        self.step[item] += np.bincount(firms, weights=np.broadcast_to(amounts, firms.shape), minlength=self.firms)
+    def add_per_firm(self, item: str, firm_indices: np.ndarray, amounts: np.ndarray | float = 1.0) -> None:
+        """Add amounts for many events at once; ``firm_indices`` gives each event's firm."""
+        self.step[item] += np.bincount(firm_indices, weights=np.broadcast_to(amounts, firm_indices.shape), minlength=self.firms)
 
     def close_step(self) -> None:
         self._total_values += self._step_values

@@ -24,6 +24,7 @@ import functools
 from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -31,8 +32,8 @@ from funnelsim.agents import funnel, word_of_mouth
 from funnelsim.agents.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.agents.consumer import Consumer
 from funnelsim.agents.marketer import Marketer
-from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
-from funnelsim.agents.salesperson import Salesperson
+from funnelsim.agents.population import ConsumerState, beta_draws
+from funnelsim.agents.salesperson import Salesperson, leads_by_policy, prospect
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
@@ -40,14 +41,14 @@ from funnelsim.model.scenario import Scenario, load_scenario
 from funnelsim.model.seeding import seed_customers
 
 
-def _value(model: MarketModel, column: str, firm: int) -> float:
+def _value(model: MarketModel, column: str, firm_index: int) -> float:
     """A DataCollector reporter: one firm's value of one column of the current row."""
-    return float(model.current_row[column][firm])
+    return float(model.current_row[column][firm_index])
 
 
-def reporter_name(firm: str, column: str) -> str:
+def reporter_name(firm_name: str, column: str) -> str:
     """The DataCollector's name for one firm's measure, e.g. ``"Closer.customers"``."""
-    return f"{firm}.{column}"
+    return f"{firm_name}.{column}"
 
 
 class RowCollector(mesa.DataCollector):
@@ -61,6 +62,9 @@ class RowCollector(mesa.DataCollector):
     agent reporters, are collected Mesa's own way, copies and all.
     """
 
+    #: Mesa's reporters by name (set by DataCollector; declared here because collect swaps them).
+    model_reporters: dict[str, Any]
+
     def __init__(self, columns: tuple[str, ...], firm_names: list[str]):
         self._columns = tuple(columns)
         self._rows: list[np.ndarray] = []
@@ -71,7 +75,7 @@ class RowCollector(mesa.DataCollector):
         }
         super().__init__(
             model_reporters={
-                reporter_name(name, column): functools.partial(_value, column=column, firm=f)
+                reporter_name(name, column): functools.partial(_value, column=column, firm_index=f)
                 for f, name in enumerate(firm_names)
                 for column in columns
             }
@@ -133,7 +137,7 @@ class MarketModel(mesa.Model):
         sc = self.scenario
         self.firm_names = [firm.name for firm in sc.firms]
         self.network = build_network(sc.network, sc.market.consumers, self.rng)
-        self.consumers = ConsumerState(sc, self.network.block_of, self.rng)
+        self.consumers = ConsumerState(sc, self.network.community_of, self.rng)
         self.ledger = Ledger(len(sc.firms))
         self._memorability = np.array([firm.marketing.jingles.memorability for firm in sc.firms])
         self._create_firm_agents()
@@ -156,7 +160,7 @@ class MarketModel(mesa.Model):
         self.salespeople: list[list[Salesperson]] = []
         marketers: list[Marketer] = []
         for f, firm in enumerate(sc.firms):
-            audience = audience_for(firm, self.network.degree, state.segment)
+            audience = audience_for(firm, self.network.degree, state.community)
             context = ChannelContext(f, firm, state, FirmMarketingState(), audience, in_market_idx, out_market_idx, self.rng)
             self.channel_contexts.append(context)
             for _ in range(firm.marketing.marketers):
@@ -243,7 +247,7 @@ class MarketModel(mesa.Model):
             idle = [person for person in people if person.idle]
             if idle:
                 mine = waiting[state.lead_of[waiting] == f]
-                chosen = self._by_policy(f, mine, len(idle))
+                chosen = leads_by_policy(state, f, self.scenario.firms[f], self.scenario.market, mine, len(idle))
                 for person, lead in zip(idle, chosen):
                     person.take(lead)
                     self.ledger.add("leads_taken", f, 1)
@@ -256,68 +260,8 @@ class MarketModel(mesa.Model):
                 person.step()
 
     def _prospect(self, f: int, idle: list[Salesperson], step: int) -> None:
-        """Outbound prospecting: each idle salesperson calls consumers who are nobody's lead or
-        customer, one at a time, until one agrees to a meeting or the step's contacts run out.
-
-        A contact is drawn at random from the firm's reachable consumers who are free (no lead,
-        no customer of any firm, not cooling down); it agrees with chance ``prospect_response x
-        price acceptance`` if in the market, never otherwise. The one who agrees becomes the
-        firm's lead and is worked at once by the salesperson who found them. Every salesperson
-        draws the same number of numbers whatever happens, so runs stay comparable (common
-        random numbers).
-        """
-        state, firm, market = self.consumers, self.scenario.firms[f], self.scenario.market
-        sales = firm.sales
-        free = np.flatnonzero(
-            state.reachable[f]
-            & (state.customer_of == NOBODY)
-            & (state.lead_of == NOBODY)
-            & (state.next_lead_step <= step)
-        )
-        contacts = sales.prospect_contacts
-        for person in idle:
-            picks = self.rng.integers(0, max(free.size, 1), contacts)
-            draws = self.rng.random(contacts)
-            if free.size == 0:
-                continue
-            called = free[picks]
-            # Someone another salesperson signed up a moment ago is no longer free.
-            still_free = state.lead_of[called] == NOBODY
-            chance = sales.prospect_response * state.in_market[called] * still_free
-            chance *= funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[called], market.price_scale)
-            agreed = np.flatnonzero(draws < chance)
-            made = contacts if agreed.size == 0 else int(agreed[0]) + 1
-            self.ledger.add("prospect_contacts", f, made)
-            if agreed.size == 0:
-                continue
-            prospect = int(called[agreed[0]])
-            state.lead_of[prospect] = f
-            state.lead_since[prospect] = step
-            state.referred_by[prospect] = NOBODY
-            # Agreeing to a meeting makes the prospect at least as keen as their interest threshold.
-            state.awareness[f, prospect] = max(state.awareness[f, prospect], state.threshold[prospect])
-            person.take(prospect, prospected=True)
-            self.ledger.add("leads_created", f, 1)
-            self.ledger.add("leads_prospected", f, 1)
-
-    def _by_policy(self, f: int, leads: np.ndarray, count: int) -> np.ndarray:
-        """The ``count`` leads an idle salesforce takes first, in order."""
-        if leads.size == 0:
-            return leads
-        policy = self.scenario.firms[f].sales.policy
-        state = self.consumers
-        if policy == "fifo":
-            key = state.lead_since[leads].astype(float)
-        elif policy == "newest":
-            key = -state.lead_since[leads].astype(float)
-        else:  # best_score: keenest, best-fitting leads first
-            firm, market = self.scenario.firms[f], self.scenario.market
-            fit = funnel.acceptance(funnel.paid_price(firm), state.willingness_to_pay[leads], market.price_scale)
-            key = -(state.awareness[f, leads] * fit)
-        count = min(count, leads.size)
-        # Stable order: ties go to the lower consumer row, so results do not depend on sorting luck.
-        first = np.lexsort((leads, key))[:count] if leads.size <= 4 * count else _smallest(key, leads, count)
-        return leads[first]
+        """Outbound prospecting by a firm's idle salespeople (:func:`funnelsim.agents.salesperson.prospect`)."""
+        prospect(idle, self.consumers, f, self.scenario.firms[f], self.scenario.market, self.ledger, step, self.rng)
 
     def _row(self) -> dict[str, np.ndarray]:
         """This step's row: kept as one (columns, firms) block for the collector, and handed out
@@ -355,10 +299,10 @@ class MarketModel(mesa.Model):
         return summarize(self.table())
 
     # ----------------------------------------------------------------------------------------
-    def stage_of(self, firm: int) -> np.ndarray:
-        """Stage code of every consumer relative to ``firm``: 0 unaware, 1 aware, 2 lead,
+    def stage_of(self, firm_index: int) -> np.ndarray:
+        """Stage code of every consumer relative to firm ``firm_index``: 0 unaware, 1 aware, 2 lead,
         3 customer of this firm, 4 customer of a rival."""
-        return self.consumers.stage_of(firm)
+        return self.consumers.stage_of(firm_index)
 
     def neighbours_of(self, row: int) -> list[int]:
         if isinstance(self.network, CompleteNetwork):
@@ -366,14 +310,7 @@ class MarketModel(mesa.Model):
         adjacency = self.network.adjacency
         return adjacency.indices[adjacency.indptr[row] : adjacency.indptr[row + 1]].tolist()
 
-    def network_graph(self):
+    def network_graph(self) -> nx.Graph:
         """The network as a networkx graph (for drawing); nodes are consumer rows."""
         return self.network.to_networkx()
 
-
-def _smallest(key: np.ndarray, leads: np.ndarray, count: int) -> np.ndarray:
-    """Positions of the ``count`` smallest keys (ties by row), without sorting everything."""
-    threshold = np.partition(key, count - 1)[count - 1]
-    candidates = np.flatnonzero(key <= threshold)
-    order = np.lexsort((leads[candidates], key[candidates]))
-    return candidates[order[:count]]

@@ -21,9 +21,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from funnelsim.agents.channel_codes import CHANNELS, TOUCH_NAMES
 from funnelsim.agents.population import ConsumerState
-from funnelsim.model.ledger import COST_ITEMS, ITEMS, TOUCH_NAMES, Ledger
-from funnelsim.model.scenario import CHANNELS
+from funnelsim.model.ledger import COST_ITEMS, ITEMS, Ledger
 
 STAGE_COLUMNS = ("unaware", "aware", "leads", "customers", "rival_customers")
 
@@ -143,7 +143,7 @@ def firm_row(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray, busy
     row["utilization"] = np.divide(busy, salespeople, out=np.zeros(state.firms), where=salespeople > 0)
     row.update(ledger.step_copy())
     for book, prefix in ((ledger.step, ""), (ledger.total, "cumulative_")):
-        spend = sum(book[f"spend_{channel}"] for channel in CHANNELS)
+        spend = sum((book[f"spend_{channel}"] for channel in CHANNELS), start=np.zeros(state.firms))
         row[f"{prefix}marketing_spend"] = spend
         row[f"{prefix}marketing_cost"] = spend + book["marketer_pay"]
         row[f"{prefix}sales_cost"] = book["salesperson_pay"] + book["commissions"] + book["referral_rewards"]

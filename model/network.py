@@ -12,12 +12,16 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
-from funnelsim.model.scenario import Network as NetworkSpec
+from funnelsim.model.scenario import NetworkSettings
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
 
 
 class NetworkFileError(ValueError):
@@ -27,11 +31,12 @@ class NetworkFileError(ValueError):
 class SparseNetwork:
     """An undirected network stored once as a symmetric CSR matrix of 0/1 weights."""
 
-    def __init__(self, adjacency: sp.csr_array, block_of: np.ndarray | None = None):
+    def __init__(self, adjacency: sp.csr_array, community_of: np.ndarray | None = None):
         self.adjacency = adjacency
         self.size = adjacency.shape[0]
         self.degree = np.diff(adjacency.indptr).astype(np.float64)
-        self.block_of = block_of if block_of is not None else np.zeros(self.size, dtype=np.int16)
+        # Each consumer's community (all 0 but in a stochastic block model): what community targeting aims at.
+        self.community_of = community_of if community_of is not None else np.zeros(self.size, dtype=np.int16)
 
     @property
     def edges(self) -> int:
@@ -77,7 +82,7 @@ class CompleteNetwork:
     def __init__(self, size: int):
         self.size = size
         self.degree = np.full(size, max(size - 1, 0), dtype=np.float64)
-        self.block_of = np.zeros(size, dtype=np.int16)
+        self.community_of = np.zeros(size, dtype=np.int16)
 
     @property
     def edges(self) -> int:
@@ -105,12 +110,13 @@ class CompleteNetwork:
 Network = SparseNetwork | CompleteNetwork
 
 
-def build_network(spec: NetworkSpec, consumers: int, rng: np.random.Generator) -> Network:
+def build_network(spec: NetworkSettings, consumers: int, rng: np.random.Generator) -> Network:
     """Build the network a scenario asks for, with nodes labelled 0..consumers-1."""
     seed = int(rng.integers(2**31 - 1))
     if spec.kind == "complete":
         return CompleteNetwork(consumers)
     if spec.kind == "file":
+        assert spec.path is not None  # kind = "file" without a path is refused by NetworkSettings
         loaded = spec._loaded if spec._loaded is not None else load_network_file(spec.path, spec.format)
         return SparseNetwork(_csr_from_edges(loaded.edges[:, 0], loaded.edges[:, 1], loaded.nodes))
     if spec.kind == "barabasi_albert":
@@ -119,7 +125,7 @@ def build_network(spec: NetworkSpec, consumers: int, rng: np.random.Generator) -
     # (and how long it took) for large populations.
     with _progress(None, spec.kind.replace("_", "-"), consumers) as bar:
         if spec.kind == "sbm":
-            network = stochastic_block_network(consumers, spec.k, spec.blocks, spec.mixing, seed)
+            network = stochastic_block_network(consumers, spec.k, spec.communities, spec.mixing, seed)
         elif spec.kind in ("watts_strogatz", "ring"):
             rewiring = spec.p if spec.kind == "watts_strogatz" else 0.0
             network = watts_strogatz_network(consumers, _even_k(spec.k, consumers), rewiring, seed)
@@ -231,7 +237,7 @@ def barabasi_albert_network(
     return network
 
 
-def _attach_at_once(source: np.ndarray, target: np.ndarray, known: int, m: int, rng: np.random.Generator, bar) -> None:
+def _attach_at_once(source: np.ndarray, target: np.ndarray, known: int, m: int, rng: np.random.Generator, bar: tqdm) -> None:
     """Targets of every edge from ``known`` on, drawn at once (see :func:`barabasi_albert_network`)."""
     edges = source.size
     fresh = np.arange(known, edges, dtype=np.int64)
@@ -327,7 +333,7 @@ def _followers(position: np.ndarray, target: np.ndarray, changed: np.ndarray, kn
 class _progress:
     """A tqdm bar on stderr for building a large network (one tick per stage); silent otherwise."""
 
-    def __init__(self, show: bool | None, what: str, consumers: int):
+    def __init__(self, show: bool | None, what: str, consumers: int) -> None:
         import sys
 
         from tqdm import tqdm
@@ -336,10 +342,10 @@ class _progress:
             show = consumers >= PROGRESS_FROM
         self.bar = tqdm(desc=f"building {what} network", unit="stage", file=sys.stderr, disable=not show, leave=False)
 
-    def __enter__(self):
+    def __enter__(self) -> tqdm:
         return self.bar
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.bar.close()
 
 
@@ -429,32 +435,32 @@ def _first_occurrence(keys: np.ndarray, invert: bool = False) -> np.ndarray:
     return ~first if invert else first
 
 
-def stochastic_block_network(consumers: int, mean_degree: int, blocks: int, mixing: float, seed: int) -> SparseNetwork:
+def stochastic_block_network(consumers: int, mean_degree: int, communities: int, mixing: float, seed: int) -> SparseNetwork:
     """Equal communities; a share ``mixing`` of each consumer's expected ties leave its community.
 
-    The stochastic block model (each pair tied independently with its blocks' chance), drawn
-    pair-set by pair-set as in :func:`erdos_renyi_network`, in time proportional to the edges.
+    The stochastic block model, whose blocks are the communities (each pair tied independently
+    with its communities' chance), drawn pair-set by pair-set as in :func:`erdos_renyi_network`, in time proportional to the edges.
     """
-    blocks = min(blocks, consumers)
-    sizes = [consumers // blocks + (1 if b < consumers % blocks else 0) for b in range(blocks)]
+    communities = min(communities, consumers)
+    sizes = [consumers // communities + (1 if b < consumers % communities else 0) for b in range(communities)]
     inside = [(1 - mixing) * mean_degree / max(size - 1, 1) for size in sizes]
-    outside_nodes = max(consumers - consumers / blocks, 1)
+    outside_nodes = max(consumers - consumers / communities, 1)
     across = mixing * mean_degree / outside_nodes
-    probabilities = [[min(1.0, inside[a] if a == b else across) for b in range(blocks)] for a in range(blocks)]
+    probabilities = [[min(1.0, inside[a] if a == b else across) for b in range(communities)] for a in range(communities)]
     rng = np.random.default_rng(seed)
     starts = np.concatenate([[0], np.cumsum(sizes)])
     sources, targets = [], []
-    for a in range(blocks):
-        for b in range(a, blocks):
-            # Each pair of the two blocks tied with its chance: a Binomial count of distinct pairs.
+    for a in range(communities):
+        for b in range(a, communities):
+            # Each pair of the two communities tied with its chance: a Binomial count of distinct pairs.
             within = a == b
             pairs = sizes[a] * (sizes[a] - 1) // 2 if within else sizes[a] * sizes[b]
             count = int(rng.binomial(pairs, probabilities[a][b])) if pairs else 0
             first, second = _sample_pairs(sizes[a], sizes[b], count, rng, within)
             sources.append(first + starts[a])
             targets.append(second + starts[b])
-    block_of = np.repeat(np.arange(blocks, dtype=np.int16), sizes)
-    return SparseNetwork(_csr_from_edges(np.concatenate(sources), np.concatenate(targets), consumers), block_of)
+    community_of = np.repeat(np.arange(communities, dtype=np.int16), sizes)
+    return SparseNetwork(_csr_from_edges(np.concatenate(sources), np.concatenate(targets), consumers), community_of)
 
 
 def _even_k(k: int, consumers: int) -> int:

@@ -15,18 +15,24 @@ from __future__ import annotations
 import copy
 import math
 import tomllib
+import warnings
+from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-#: The four marketing channels, in the order used for arrays and table columns.
-CHANNELS = ("email", "blogging", "media", "jingles")
+from funnelsim.agents.channel_codes import CHANNELS
 
 
 class ScenarioError(ValueError):
     """A scenario that cannot be run. The message is one line naming the field and the source."""
+
+
+class ScenarioDeprecationWarning(FutureWarning):
+    """A scenario uses the old name of a renamed setting or choice. It still loads as before; the
+    warning names the new spelling. (A FutureWarning, so Python shows it to users by default.)"""
 
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -50,6 +56,47 @@ class Section(BaseModel):
     # allow_inf_nan=False: an infinite or NaN budget is refused here in one line instead of
     # failing later inside a random draw or an int conversion.
     model_config = ConfigDict(extra="forbid", strict=True, validate_assignment=True, allow_inf_nan=False)
+
+    #: The table's name in warnings, e.g. "network" or "marketing".
+    table: ClassVar[str] = ""
+    #: Settings renamed so that one thing has one name: old key -> new key. A scenario that uses
+    #: the old key still loads, with a :class:`ScenarioDeprecationWarning` naming the new one.
+    renamed_keys: ClassVar[dict[str, str]] = {}
+    #: Choices renamed likewise: key -> {old value: new value}.
+    renamed_values: ClassVar[dict[str, dict[str, str]]] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        """Read a renamed key or choice under its new name, warning that the old one is deprecated."""
+        if not isinstance(data, dict) or not (cls.renamed_keys or cls.renamed_values):
+            return data
+        data = dict(data)
+        for old, new in cls.renamed_keys.items():
+            if old in data:
+                if new in data:
+                    raise ValueError(f"{old}: renamed {new}, which is also given: keep only {new}")
+                warn_renamed(f"{cls.table}.{old}", f"{cls.table}.{new}")
+                data[new] = data.pop(old)
+        for key, renames in cls.renamed_values.items():
+            value = data.get(key)
+            if isinstance(value, str) and value in renames:
+                warn_renamed(f'{cls.table}.{key} = "{value}"', f'{cls.table}.{key} = "{renames[value]}"')
+                data[key] = renames[value]
+        return data
+
+
+#: Where the scenario being validated comes from, for warnings (validators are not told).
+_ORIGIN: ContextVar[str] = ContextVar("scenario_origin", default="scenario")
+
+
+def warn_renamed(old: str, new: str, origin: str | None = None) -> None:
+    """Warn that a scenario uses the old name of a renamed setting, naming the new one."""
+    warnings.warn(
+        f"{origin or _ORIGIN.get()}: setting {old} is deprecated: write {new} (the old name still works for now)",
+        ScenarioDeprecationWarning,
+        stacklevel=3,
+    )
 
 
 class Market(Section):
@@ -89,7 +136,7 @@ class Market(Section):
     )
     heterogeneity: Positive = Field(
         4.0,
-        description="Concentration of the Beta draws for susceptibility, talkativeness and threshold: "
+        description="Concentration of the Beta draws for susceptibility, talkativeness and interest threshold: "
         "higher is more alike (placeholder).",
     )
     awareness_decay: Probability = Field(
@@ -125,6 +172,14 @@ class Market(Section):
         "contacted within an hour are over 60 times likelier to qualify than after a day (Oldroyd, McElheran & "
         "Elkington 2011), and 0.5 ** (1 / 0.17) = 1/59.",
     )
+    lead_freshness_floor: Probability = Field(
+        0.0167,
+        description="Least share of a fresh lead's chance to close that a lead keeps however long it waited: "
+        "the freshness factor is max(floor, 0.5 ** (wait / lead_half_life)), which reaches the floor after "
+        "about a day at the default half-life. Leads contacted within an hour were about 60 times likelier to "
+        "qualify than those contacted after 24 hours or more (Oldroyd, McElheran & Elkington 2011), so a late "
+        "lead still converts at about 1/60 of the first hour's rate; 0 lets a waiting lead cool to nothing.",
+    )
     lead_cooldown: Count = Field(
         30,
         description="Mean steps before a lost, cold or churned consumer can become a lead again; drawn per "
@@ -148,7 +203,14 @@ class Market(Section):
     )
 
 
-class Network(Section):
+class NetworkSettings(Section):
+    """The social network consumers talk over: its family and the family's parameters."""
+
+    # The settings only; the network built from them is a funnelsim.model.network.Network.
+
+    table = "network"
+    renamed_keys = {"blocks": "communities"}
+
     kind: Literal["watts_strogatz", "barabasi_albert", "erdos_renyi", "complete", "ring", "sbm", "file"] = Field(
         "watts_strogatz",
         description="Network family; `complete` is handled without storing its edges. The default is a "
@@ -162,9 +224,13 @@ class Network(Section):
     p: Probability = Field(
         0.1, description="Watts-Strogatz rewiring probability: 0.1 is inside the small-world range of Watts & Strogatz (1998)."
     )
-    blocks: PositiveCount = Field(4, description="Stochastic block model: number of equal communities (placeholder).")
+    communities: PositiveCount = Field(
+        4,
+        description="Stochastic block model (`sbm`): number of equal communities, the groups a firm can target "
+        "(formerly `blocks`; placeholder).",
+    )
     mixing: Probability = Field(
-        0.1, description="Stochastic block model: share of a consumer's ties that leave its community (placeholder)."
+        0.1, description="Stochastic block model (`sbm`): share of a consumer's ties that leave its community (placeholder)."
     )
     path: str | None = Field(None, description="Edge list (two columns) or GraphML file, for kind = 'file'.")
     format: Literal["auto", "edgelist", "graphml"] = Field(
@@ -176,7 +242,7 @@ class Network(Section):
     _loaded: Any = PrivateAttr(None)
 
     @model_validator(mode="after")
-    def _path_only_with_file(self) -> Network:
+    def _path_only_with_file(self) -> NetworkSettings:
         if self.kind == "file" and not self.path:
             raise ValueError("path: kind = 'file' needs a path to an edge list or GraphML file")
         return self
@@ -255,19 +321,26 @@ class Mix(Section):
 
 
 class Marketing(Section):
+    table = "marketing"
+    renamed_keys = {"target_segment": "target_community"}
+    renamed_values = {"targeting": {"segment": "community"}}
+
     budget_per_step: Annotated[float, Field(ge=0.0, le=MAX_MONEY)] = Field(500.0, description="Promotion spend per step, split by `mix` (placeholder).")
     marketers: Annotated[int, Field(ge=0, le=MAX_STAFF)] = Field(
         1, description="Marketers who run the campaigns; a budget needs at least one (placeholder)."
     )
     marketer_salary: NonNegative = Field(150.0, description="Pay per marketer per step (placeholder).")
     mix: Mix = Field(default_factory=Mix, description="Share of the budget per channel; sums to 1.")
-    targeting: Literal["random", "hubs", "segment"] = Field(
+    targeting: Literal["random", "hubs", "community"] = Field(
         "random",
         description="Whom media buys and jingles reach: anyone at random, well-connected consumers first "
-        "(weighted by degree; Hinz et al. 2011), or only the community `target_segment` of a block-model network.",
+        "(weighted by degree; Hinz et al. 2011), or only the community `target_community` of an `sbm` network "
+        "(`community` was formerly `segment`).",
     )
-    target_segment: Count = Field(
-        0, description="The community media and jingles reach when targeting = 'segment' (a choice, used only then)."
+    target_community: Count = Field(
+        0,
+        description="The community media and jingles reach when targeting = 'community' (formerly "
+        "`target_segment`; a choice, used only then).",
     )
     email: Email = Field(default_factory=Email)
     blogging: Blogging = Field(default_factory=Blogging)
@@ -408,7 +481,7 @@ class Scenario(Section):
     name: str = Field("custom", description="Short name of the scenario.")
     description: str = Field("", description="One line saying what the scenario is for.")
     market: Market = Field(default_factory=Market)
-    network: Network = Field(default_factory=Network)
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
     word_of_mouth: WordOfMouth = Field(default_factory=WordOfMouth)
     firms: list[Firm] = Field(..., min_length=1, description="The competing firms (at most 16).")
     bass: Bass | None = Field(
@@ -425,12 +498,12 @@ class Scenario(Section):
 
     @model_validator(mode="after")
     def _seeded_firm_exists(self) -> Scenario:
-        firm = self.seeding.firm
+        seeded = self.seeding.firm  # an index or a name
         names = [f.name for f in self.firms]
-        if isinstance(firm, str) and firm not in names:
-            raise ValueError(f"seeding.firm: no firm is called '{firm}' (firms: {', '.join(names)})")
-        if isinstance(firm, int) and not 0 <= firm < len(self.firms):
-            raise ValueError(f"seeding.firm: {firm} is not a firm index (0 to {len(self.firms) - 1})")
+        if isinstance(seeded, str) and seeded not in names:
+            raise ValueError(f"seeding.firm: no firm is called '{seeded}' (firms: {', '.join(names)})")
+        if isinstance(seeded, int) and not 0 <= seeded < len(self.firms):
+            raise ValueError(f"seeding.firm: {seeded} is not a firm index (0 to {len(self.firms) - 1})")
         return self
 
     @model_validator(mode="before")
@@ -452,22 +525,22 @@ class Scenario(Section):
         return data
 
     @model_validator(mode="after")
-    def _target_segment_exists(self) -> Scenario:
+    def _target_community_exists(self) -> Scenario:
         if self.network.kind != "sbm":
             return self
         for index, firm in enumerate(self.firms):
             marketing = firm.marketing
-            if marketing.targeting == "segment" and marketing.target_segment >= self.network.blocks:
+            if marketing.targeting == "community" and marketing.target_community >= self.network.communities:
                 raise ValueError(
-                    f"firms.{index}.marketing.target_segment: {marketing.target_segment} is not a community "
-                    f"of the network (network.blocks = {self.network.blocks}: 0 to {self.network.blocks - 1})"
+                    f"firms.{index}.marketing.target_community: {marketing.target_community} is not a community "
+                    f"of the network (network.communities = {self.network.communities}: 0 to {self.network.communities - 1})"
                 )
         return self
 
-    def seeded_firm(self) -> int:
-        """Index of the firm ``[seeding]`` names."""
-        firm = self.seeding.firm
-        return firm if isinstance(firm, int) else [f.name for f in self.firms].index(firm)
+    def seeded_firm_index(self) -> int:
+        """Index of the firm ``[seeding]`` names (by index or by name)."""
+        seeded = self.seeding.firm
+        return seeded if isinstance(seeded, int) else [f.name for f in self.firms].index(seeded)
 
     @model_validator(mode="after")
     def _firms_are_distinct(self) -> Scenario:
@@ -707,10 +780,13 @@ def load_scenario(
         path = Path(network["path"]).expanduser()
         if not path.is_absolute():
             network["path"] = str((base_dir / path).resolve())
+    token = _ORIGIN.set(origin)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as error:
         raise ScenarioError(f"{origin}: {_first_problem(error)}") from None
+    finally:
+        _ORIGIN.reset(token)
     if isinstance(source, Scenario) and (scenario.network.path, scenario.network.format) == (
         source.network.path,
         source.network.format,
@@ -807,6 +883,11 @@ def _set_dotted(data: dict[str, Any], key: str, value: Any, origin: str) -> None
                 return
             node = node[index]
             continue
+        renamed = getattr(model, "renamed_keys", {}).get(part) if model is not None else None
+        if renamed is not None and isinstance(node, dict):
+            warn_renamed(where, ".".join([*parts[:depth], renamed]), origin)
+            node.pop(part, None)  # the file's own old key gives way to the override
+            part = renamed
         if model is None or part not in model.model_fields:
             from funnelsim.suggest import did_you_mean
 
@@ -881,6 +962,7 @@ def _check_network_file(scenario: Scenario, origin: str) -> None:
     from funnelsim.model.network import NetworkFileError, load_network_file
 
     if scenario.network._loaded is None:
+        assert scenario.network.path is not None  # kind = "file" without a path is refused by NetworkSettings
         try:
             scenario.network._loaded = load_network_file(scenario.network.path, scenario.network.format)
         except NetworkFileError as error:

@@ -38,7 +38,7 @@ def seed_customers(state: ConsumerState, network: Network, scenario: Scenario, r
     count = round(spec.share * state.size)
     if count == 0:
         return np.empty(0, dtype=np.int64)
-    f = scenario.seeded_firm()
+    f = scenario.seeded_firm_index()
     firm = scenario.firms[f]
     chosen = seeded_consumers(count, spec.by, network.degree, rng)
     state.customer_of[chosen] = f

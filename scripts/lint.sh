@@ -1,6 +1,5 @@
 #!/usr/bin/env bash
-# Lint: ruff (pyflakes, pycodestyle, import order, bugbear). With --types, also mypy, which is
-# not yet clean (see CHANGELOG.md) and so not yet part of CI.
+# Lint: ruff (pyflakes, pycodestyle, import order, bugbear), then mypy over the package.
 # mypy cannot follow setuptools' editable-install import hook, which maps the top-level folders
 # (model/, agents/, ...) onto the `funnelsim` namespace, so the package is laid out for it as a
 # tree of links in a temporary folder, exactly as an installed copy would be.
@@ -10,7 +9,6 @@ PYTHON=${PYTHON:-$(command -v python3 || command -v python)}
 
 "$PYTHON" -m pip install --quiet --disable-pip-version-check "ruff>=0.6" "mypy>=1.10"
 "$PYTHON" -m ruff check .
-[ "${1:-}" = "--types" ] || exit 0
 
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT

@@ -3,6 +3,7 @@ why it differs from the schema wherever it does."""
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from importlib import resources
@@ -76,3 +77,8 @@ def test_lead_cooling_matches_its_citation():
     # chance by 0.5 ** (1 / half_life).
     one_day = 0.5 ** (1.0 / Market().lead_half_life)
     assert 1 / 80 < one_day < 1 / 50
+    # And no lower after a day: "24 hours or longer" is still about 1/60 of the first hour, so the
+    # cooling stops at a floor of that size, reached by the half-life after about a day.
+    floor = Market().lead_freshness_floor
+    assert 1 / 80 < floor < 1 / 50
+    assert 0.5 <= Market().lead_half_life * math.log2(1 / floor) <= 1.5

@@ -246,12 +246,12 @@ def test_first_and_last_touch_attribution_adds_up_to_revenue(small_baseline):
     assert table["revenue"].sum() > 0
 
 
-def test_segment_targeting_reaches_only_that_community(small_baseline):
+def test_community_targeting_reaches_only_that_community(small_baseline):
     overrides = {
         "network.kind": "sbm",
-        "network.blocks": 4,
-        "firms.0.marketing.targeting": "segment",
-        "firms.0.marketing.target_segment": 2,
+        "network.communities": 4,
+        "firms.0.marketing.targeting": "community",
+        "firms.0.marketing.target_community": 2,
         "firms.0.marketing.mix": {"email": 0.0, "blogging": 0.0, "media": 0.5, "jingles": 0.5},
         "firms.0.marketing.jingles.production_cost": 0.0,
         "word_of_mouth.beta": 0.0,
@@ -259,4 +259,33 @@ def test_segment_targeting_reaches_only_that_community(small_baseline):
     model, _ = run(small_baseline, overrides, consumers=800, steps=5)
     reached = model.consumers.first_touch[0] > 0
     assert reached.sum() > 50
-    assert np.all(model.network.block_of[reached] == 2)
+    assert np.all(model.network.community_of[reached] == 2)
+
+
+@pytest.mark.parametrize("wait", [0, 1, 2, 69, 10_000])
+def test_a_waiting_lead_cools_to_the_freshness_floor_never_below(small_baseline, wait):
+    # Oldroyd, McElheran & Elkington (2011): a lead reached within the hour is about 60 times likelier
+    # to qualify than one reached after 24 hours or more, so waiting multiplies the close chance by
+    # max(floor, 0.5 ** (wait / half_life)): 1 for a lead taken at once, the floor (default 1/60)
+    # (0.0167) from about a day on, however long the lead waited.
+    model = MarketModel(small_baseline({}, consumers=200, steps=1), rng=3)
+    market = model.scenario.market
+    assert market.lead_freshness_floor == pytest.approx(1 / 60, rel=0.01)
+    person = model.salespeople[0][0]
+    person.lead = int(np.flatnonzero(model.consumers.in_market)[0])
+    person.lead_wait = 0
+    fresh = person.close_chance()
+    assert fresh > 0
+    person.lead_wait = wait
+    expected = max(market.lead_freshness_floor, 0.5 ** (wait / market.lead_half_life))
+    assert person.close_chance() == pytest.approx(fresh * expected, rel=1e-12)
+    if wait >= 2:  # two days of cooling at a 0.17-day half-life is far below the floor
+        assert person.close_chance() == pytest.approx(fresh * market.lead_freshness_floor, rel=1e-12)
+
+
+def test_without_a_floor_a_long_wait_cools_a_lead_to_nothing(small_baseline):
+    model = MarketModel(small_baseline({"market.lead_freshness_floor": 0.0}, consumers=200, steps=1), rng=3)
+    person = model.salespeople[0][0]
+    person.lead = int(np.flatnonzero(model.consumers.in_market)[0])
+    person.lead_wait = 69  # Loudmouth's mean wait in the baseline (first in, first out)
+    assert person.close_chance() < 1e-30

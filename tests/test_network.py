@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from funnelsim.model.network import CompleteNetwork, SparseNetwork, build_network
-from funnelsim.model.scenario import Network
+from funnelsim.model.scenario import NetworkSettings
 
 
 def build(kind: str, n: int = 400, seed: int = 3, **settings):
-    return build_network(Network(kind=kind, **settings), n, np.random.default_rng(seed))
+    return build_network(NetworkSettings(kind=kind, **settings), n, np.random.default_rng(seed))
 
 
 @pytest.mark.parametrize("kind", ["watts_strogatz", "barabasi_albert", "erdos_renyi", "ring", "sbm"])
@@ -40,11 +40,11 @@ def test_same_seed_same_network_and_different_seed_different_network():
 
 
 def test_block_model_keeps_most_ties_inside_communities():
-    network = build("sbm", n=800, k=10, blocks=4, mixing=0.1)
+    network = build("sbm", n=800, k=10, communities=4, mixing=0.1)
     rows, cols = network.adjacency.nonzero()
-    inside = np.mean(network.block_of[rows] == network.block_of[cols])
+    inside = np.mean(network.community_of[rows] == network.community_of[cols])
     assert inside == pytest.approx(0.9, abs=0.04)
-    assert np.bincount(network.block_of).tolist() == [200, 200, 200, 200]
+    assert np.bincount(network.community_of).tolist() == [200, 200, 200, 200]
 
 
 def test_complete_network_matches_an_explicit_complete_graph():

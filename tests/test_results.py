@@ -235,19 +235,6 @@ def test_did_you_mean_for_a_misspelt_setting_and_command(tmp_path, capsys):
     assert "firms.0.prise: unknown setting (did you mean 'price'?)" in capsys.readouterr().err
 
 
-def test_every_command_has_the_shared_flags_and_an_example(capsys):
-    from funnelsim.cli import build_parser
-
-    parser = build_parser()
-    commands = parser._subparsers._group_actions[0].choices
-    for name in ("run", "sweep"):
-        options = commands[name]._option_string_actions
-        for flag in ("--set", "--steps", "--replications", "--workers", "--quiet", "--no-figures", "--verbose", "-v"):
-            assert flag in options, (name, flag)
-    for name in ("run", "sweep", "analyze", "validate", "report", "scenarios", "serve"):
-        assert "example:" in (commands[name].epilog or ""), name
-
-
 def test_verbose_logs_through_the_logging_module(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", "baseline", *SMALL_RUN[:-1], "--no-figures", "-v", "--out", str(out)]) == 0

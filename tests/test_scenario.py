@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel, ScenarioError, load_scenario
-from funnelsim.model.scenario import builtin_names
+from funnelsim.model.scenario import ScenarioDeprecationWarning, builtin_names
 
 
 def write(tmp_path, text: str, name: str = "scenario.toml"):
@@ -103,6 +103,37 @@ def test_not_toml_and_missing_file(tmp_path):
 def test_overrides_of_settings_that_do_not_exist(key, problem):
     with pytest.raises(ScenarioError, match=problem.replace(".", r"\.")):
         load_scenario("baseline", {key: 1})
+
+
+def test_renamed_settings_still_load_with_a_warning_naming_the_new_name(tmp_path):
+    """Scenario files written before the renames (network.blocks, marketing.target_segment,
+    targeting = "segment") load as the same scenario as with the new names, and say what to write."""
+    old = write(tmp_path, textwrap.dedent("""
+        [network]
+        kind = "sbm"
+        blocks = 3
+        [[firms]]
+        name = "A"
+        marketing = { targeting = "segment", target_segment = 2 }
+    """))
+    new = write(tmp_path, textwrap.dedent("""
+        [network]
+        kind = "sbm"
+        communities = 3
+        [[firms]]
+        name = "A"
+        marketing = { targeting = "community", target_community = 2 }
+    """), "new.toml")
+    with pytest.warns(ScenarioDeprecationWarning) as caught:
+        from_old = load_scenario(old)
+    said = " ".join(str(warning.message) for warning in caught)
+    for spelling in ("network.communities", "marketing.target_community", 'targeting = "community"', str(old)):
+        assert spelling in said
+    assert from_old.model_dump(exclude={"name"}) == load_scenario(new).model_dump(exclude={"name"})
+    with pytest.warns(ScenarioDeprecationWarning, match="write network.communities"):
+        assert load_scenario(new, {"network.blocks": 5}).network.communities == 5  # an old key as an override
+    with pytest.raises(ScenarioError, match="network.blocks: renamed communities, which is also given"):
+        load_scenario({"network": {"blocks": 3, "communities": 3}, "firms": [{"name": "A"}]})
 
 
 def test_network_files(tmp_path):

@@ -139,8 +139,11 @@ def test_degree_seeding_beats_random_seeding_beats_none_on_a_scale_free_network(
 
 def test_elasticities_meet_the_published_ranges():
     # Sethuraman et al. (2011), Bijmolt et al. (2005). Quick size: 3,000 consumers, 4 paired
-    # replications; the row fails when any estimate's whole interval lies outside its range.
-    row = elasticity_row(consumers=3000, replications=4, seed=0)
+    # replications, budget and price at 0.7 and 1.3 (at 0.9 and 1.1 the standard deviation of a
+    # replication's estimate was 0.2 to 0.7 at this size, as large as the response itself; at 0.7
+    # and 1.3 it is 0.13 to 0.27);
+    # the row fails when any estimate's whole interval lies outside its range.
+    row = elasticity_row(consumers=3000, replications=4, seed=0, change=0.3)
     assert row.holds, row.verdict
     for (firm, setting), (estimate, low, high) in row.numbers.items():
         assert low <= estimate <= high

@@ -19,6 +19,7 @@ environment variable that the command sets.
 from __future__ import annotations
 
 import functools
+import json
 import os
 import warnings
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from funnelsim import MarketModel, ScenarioError, load_scenario
 from funnelsim.model.scenario import Scenario
 from funnelsim.viz import charts, levers, network_view
 from funnelsim.viz.live import LiveMarketModel
-from funnelsim.viz.server import SCENARIO_VARIABLE
+from funnelsim.viz.server import SCENARIO_VARIABLE, SETTINGS_VARIABLE
 
 __all__ = ["LiveMarketModel", "Page"]
 
@@ -47,9 +48,10 @@ CHART_STYLE = {"style": "height: 360px; width: 100%;"}
 
 
 @functools.lru_cache(maxsize=8)
-def starting_scenario(source: str) -> Scenario:
-    """The scenario every tab starts from (read once per server)."""
-    return load_scenario(source)
+def starting_scenario(source: str, settings: str = "{}") -> Scenario:
+    """The scenario every tab starts from (read once per server), with the ``--set`` overrides
+    of ``funnelsim serve`` (a JSON object)."""
+    return load_scenario(source, json.loads(settings) or None)
 
 
 def model_parameters(scenario: Scenario, settings: levers.Settings) -> dict[str, Any]:
@@ -70,16 +72,27 @@ def model_parameters(scenario: Scenario, settings: levers.Settings) -> dict[str,
 @solara.component
 def LeverSlider(lever: levers.Lever, value: float, on_value) -> None:
     """A slider whose label shows its value; it cannot leave the lever's bounds."""
-    slider = solara.SliderInt if lever.integer else solara.SliderFloat
-    slider(
-        f"{lever.label}: {lever.format(value)}",
-        value=value,
-        min=lever.minimum,
-        max=lever.maximum,
-        step=lever.step,
-        on_value=lambda new: on_value(lever.clamp(new)),
-        thumb_label=False,
-    )
+    label = f"{lever.label}: {lever.format(value)}"
+    if lever.integer:
+        solara.SliderInt(
+            label,
+            value=int(value),
+            min=int(lever.minimum),
+            max=int(lever.maximum),
+            step=int(lever.step),
+            on_value=lambda new: on_value(lever.clamp(new)),
+            thumb_label=False,
+        )
+    else:
+        solara.SliderFloat(
+            label,
+            value=value,
+            min=lever.minimum,
+            max=lever.maximum,
+            step=lever.step,
+            on_value=lambda new: on_value(lever.clamp(new)),
+            thumb_label=False,
+        )
 
 
 @solara.component
@@ -320,12 +333,14 @@ def Exports(model: LiveMarketModel, scenario_name: str) -> None:
 
 @solara.component
 def Page() -> None:
-    scenario = starting_scenario(os.environ.get(SCENARIO_VARIABLE, "baseline"))
+    scenario = starting_scenario(os.environ.get(SCENARIO_VARIABLE, "baseline"), os.environ.get(SETTINGS_VARIABLE, "{}"))
     settings = solara.use_reactive(solara.use_memo(lambda: levers.initial_settings(scenario), []))
     parameters = solara.use_reactive(solara.use_memo(lambda: model_parameters(scenario, settings.value), []))
-    model = solara.use_reactive(solara.use_memo(lambda: LiveMarketModel(**parameters.value), []))
+    model: solara.Reactive[LiveMarketModel] = solara.use_reactive(
+        solara.use_memo(lambda: LiveMarketModel(**parameters.value), [])
+    )
     firm = solara.use_reactive(0)
-    problem = solara.use_reactive(None)
+    problem: solara.Reactive[str | None] = solara.use_reactive(None)
     play_interval = solara.use_reactive(200)
     render_interval = solara.use_reactive(1)
     use_threads = solara.use_reactive(False)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
-from funnelsim.model.scenario import CHANNELS, Scenario
+from funnelsim.model.scenario import CHANNELS, Firm, Scenario
 
 
 @dataclass(frozen=True)
@@ -161,17 +162,16 @@ FIRM_FIELDS = _FIRM_FIELDS = {
 }
 
 
-def _get(section: Any, dotted: str) -> Any:
-    for part in dotted.split("."):
-        section = getattr(section, part)
-    return section
+def firm_setting(firm: Firm, dotted: str) -> Any:
+    """A firm's setting by its dotted field name (``marketing.mix.email``)."""
+    return attrgetter(dotted)(firm)
 
 
 def firm_values(scenario: Scenario, firm: int) -> dict[str, float | int]:
     """The scenario's own settings for one firm, kept exact (a slider moves them onto its grid)."""
     levers = {lever.name: lever for lever in firm_levers(scenario)}
     settings = scenario.firms[firm]
-    return {name: levers[name].bound(_get(settings, field)) for name, field in _FIRM_FIELDS.items()}
+    return {name: levers[name].bound(firm_setting(settings, field)) for name, field in _FIRM_FIELDS.items()}
 
 
 @dataclass(frozen=True)
@@ -209,7 +209,7 @@ def initial_settings(scenario: Scenario, seed: int = 42) -> Settings:
     """The levers as the scenario sets them."""
     consumers = population_lever(scenario).bound(scenario.market.consumers)
     firms = tuple(tuple(firm_values(scenario, index).items()) for index in range(len(scenario.firms)))
-    return Settings(int(consumers), scenario.network.kind, SEED_LEVER.clamp(seed), firms)
+    return Settings(int(consumers), scenario.network.kind, int(SEED_LEVER.clamp(seed)), firms)
 
 
 def normalized_mix(values: dict[str, float | int]) -> dict[str, float]:
@@ -254,7 +254,7 @@ def mix_note(values: dict[str, float | int]) -> str:
 
 def lever_help(name: str) -> str:
     """What a lever means, from the schema's own description of the setting it moves."""
-    from funnelsim.model.scenario import Firm, Market
+    from funnelsim.model.scenario import Market
 
     if name == "consumers":
         return Market.model_fields["consumers"].description or ""

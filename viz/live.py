@@ -129,10 +129,10 @@ def apply_firm_settings(model: MarketModel, firm_index: int, target: Firm) -> li
     lever_of = {lever.name: lever for lever in levers.firm_levers(model.scenario)}
     changed: list[str] = []
     before = levers.firm_values(model.scenario, firm_index)
-    wanted = {key: levers._get(target, field) for key, field in levers.FIRM_FIELDS.items()}
+    wanted = {key: levers.firm_setting(target, field) for key, field in levers.FIRM_FIELDS.items()}
     mix_changed = False
     for key, field in levers.FIRM_FIELDS.items():
-        old, new = levers._get(current, field), wanted[key]
+        old, new = levers.firm_setting(current, field), wanted[key]
         if old == new:
             continue
         if key.startswith("mix_"):

@@ -10,11 +10,14 @@ imported Solara earlier, also set on its settings objects.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from funnelsim.viz import assets
 
@@ -23,6 +26,8 @@ APP_MODULE = "funnelsim.viz.app"
 
 #: Tells the page which scenario to start from (a path or a built-in name).
 SCENARIO_VARIABLE = "FUNNELSIM_SERVE_SCENARIO"
+#: The ``--set`` overrides of ``funnelsim serve``, as a JSON object, for the page's process.
+SETTINGS_VARIABLE = "FUNNELSIM_SERVE_SET"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -66,10 +71,13 @@ def free_port(host: str = DEFAULT_HOST) -> int:
         return probe.getsockname()[1]
 
 
-def server_environment(scenario_source: str, title: str = "funnelsim") -> dict[str, str]:
+def server_environment(
+    scenario_source: str, title: str = "funnelsim", overrides: Mapping[str, Any] | None = None
+) -> dict[str, str]:
     """The environment variables the server and its page need."""
     environment = {
         SCENARIO_VARIABLE: scenario_source,
+        SETTINGS_VARIABLE: json.dumps(dict(overrides or {})),
         # Solara otherwise posts usage statistics and asks PyPI for a newer version; offline
         # both hang or fail, and neither is wanted in a classroom.
         "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "False",
@@ -139,7 +147,7 @@ def is_loopback(host: str) -> bool:
     import ipaddress
 
     try:
-        resolved = {info[4][0] for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
+        resolved = {str(info[4][0]) for info in socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)}
     except socket.gaierror:
         return False
     return all(ipaddress.ip_address(address.split("%")[0]).is_loopback for address in resolved)
@@ -182,9 +190,15 @@ def _quiet_known_warnings() -> None:
     warnings.filterwarnings("ignore", message=r"Cookies with samesite=none require https")
 
 
-def serve(scenario_source: str, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
-    """Serve the live page until interrupted; return an exit code."""
-    environment = server_environment(scenario_source, page_title(scenario_source))
+def serve(
+    scenario_source: str,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    overrides: Mapping[str, Any] | None = None,
+) -> int:
+    """Serve the live page, starting from ``scenario_source`` with dotted-key ``overrides``,
+    until interrupted; return an exit code."""
+    environment = server_environment(scenario_source, page_title(scenario_source), overrides)
     os.environ.update(environment)
     _quiet_known_warnings()
 

@@ -36,7 +36,7 @@ from funnelsim.errors import UsageError
 from funnelsim.experiments.calibration.bass_keys import scenario_overrides
 from funnelsim.experiments.calibration.data import ObservedData, series_target
 from funnelsim.experiments.engine import EngineTask, run_task
-from funnelsim.model.scenario import Scenario, ScenarioError, load_scenario
+from funnelsim.model.scenario import Scenario, ScenarioError, get_dotted, load_scenario
 
 LEVEL = 0.90
 DEFAULT_BUDGET = 600
@@ -70,7 +70,7 @@ class SimulatedSeries:
         values: dict[str, Any] = {}
         for index, key in enumerate(self.keys):
             value = float(parameters[f"x{index}"])
-            current = _get(self.scenario, key)
+            current = _setting(self.scenario, key)
             values[key] = round(value) if isinstance(current, int) and not isinstance(current, bool) else value
         return values
 
@@ -80,6 +80,7 @@ class SimulatedSeries:
         targets = sorted({series_target(column)[0] for column in self.columns})
         result = run_task(EngineTask(0, int(replication), self.seed, scenario, steps or self.steps, tuple(targets)))
         table = result.timeseries
+        assert table is not None, "run_task keeps the per-step table whenever the task names columns"
         table = table[table["step"] >= 1]
         scale = float(parameters[MARKET_POTENTIAL]) / scenario.market.consumers
         out = {}
@@ -123,11 +124,12 @@ class AbcFit:
         return out
 
 
-def _get(scenario: Scenario, key: str) -> Any:
-    node: Any = scenario
-    for part in key.split("."):
-        node = node[int(part)] if part.isdigit() else getattr(node, part)
-    return node
+_MISSING = object()
+
+
+def _setting(scenario: Scenario, key: str) -> Any:
+    """A dotted key's value (``firms.0.price``) in a validated scenario, or ``_MISSING``."""
+    return get_dotted(scenario.model_dump(), key, _MISSING)
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, quantiles: list[float]) -> np.ndarray:
@@ -147,10 +149,9 @@ def check_ranges(scenario: Scenario, ranges: Mapping[str, tuple[float, float]]) 
         if not low < high:
             raise UsageError(f"--fit {key}={low:g}:{high:g}: LO must be below HI")
         for value in (low, high):
-            try:
-                current = _get(scenario, key)
-            except (AttributeError, IndexError, TypeError, ValueError):
-                raise UsageError(f"--fit {key}: no such setting in scenario '{scenario.name}'") from None
+            current = _setting(scenario, key)
+            if current is _MISSING:
+                raise UsageError(f"--fit {key}: no such setting in scenario '{scenario.name}'")
             if not isinstance(current, int | float) or isinstance(current, bool):
                 raise UsageError(f"--fit {key}: not a number in scenario '{scenario.name}' (it is {current!r})")
             try:
@@ -271,7 +272,7 @@ def simulate_band(
     names = {key: f"x{i}" for i, key in enumerate(model.keys)}
     names[MARKET_POTENTIAL] = MARKET_POTENTIAL
     parameter_sets = [{names[key]: float(fit.posterior[key].iloc[row]) for key in names} for row in rows]
-    results: list[dict[str, np.ndarray] | None] = [None] * draws
+    results: dict[int, dict[str, np.ndarray]] = {}  # draw index -> series, in whatever order they finish
     bar = tqdm(total=draws, desc="forecast runs", unit="run", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     if scheduler is None and (workers or 1) <= 1:
         for index, parameters in enumerate(parameter_sets):
@@ -289,4 +290,4 @@ def simulate_band(
                 results[futures[future]] = future.result()
                 bar.update(1)
     bar.close()
-    return {column: np.stack([result[column] for result in results]) for column in model.columns}
+    return {column: np.stack([results[index][column] for index in range(draws)]) for column in model.columns}

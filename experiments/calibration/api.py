@@ -94,6 +94,7 @@ def calibrate(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = False,
+    figures: bool = True,
 ) -> CalibrationResult:
     """Fit the Bass model (and, with ``scenario`` and ``fit``, the scenario) to observed adoptions.
 
@@ -118,6 +119,8 @@ def calibrate(
     out, overwrite
         Write ``fit.json``, ``forecast.csv``, ``fit.png`` (and for the agent-based fit
         ``posterior.parquet`` and ``calibrated.toml``) into this folder, all at once.
+    progress, figures
+        Show progress bars on stderr; draw ``fit.png`` (tables only without).
 
     Returns
     -------
@@ -168,7 +171,7 @@ def calibrate(
     if out is not None:
         from funnelsim.experiments.calibration.outputs import write_outputs
 
-        write_outputs(outcome, Path(out), overwrite)
+        write_outputs(outcome, Path(out), overwrite, figures=figures)
     return outcome
 
 

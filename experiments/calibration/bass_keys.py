@@ -13,7 +13,6 @@ moved here in either case.)
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -57,14 +56,8 @@ def scenario_overrides(scenario: Scenario, values: Mapping[str, Any]) -> dict[st
 
 
 def _companions(p: float, q: float, consumers: int, cost_per_thousand: float) -> dict[str, float]:
-    """Word-of-mouth strength and media budget for (p, q): from the loader's own rule when it has
-    one (``bass_derived_settings``), else from the same formula written here."""
-    try:
-        from funnelsim.model.scenario import bass_derived_settings  # type: ignore[attr-defined]
-    except ImportError:
-        # A media buy of I impressions reaches each consumer with chance 1 - exp(-I / n): reach p
-        # needs I = -ln(1 - p) n impressions, bought at cost_per_thousand per thousand.
-        impressions = -math.log1p(-p) * consumers
-        return {"word_of_mouth.beta": q, "firms.0.marketing.budget_per_step": impressions * cost_per_thousand / 1000.0}
+    """Word-of-mouth strength and media budget for (p, q), by the scenario loader's own rule."""
+    from funnelsim.model.scenario import bass_derived_settings
+
     derived = bass_derived_settings(p, q, consumers, cost_per_thousand)
     return {key: derived[key] for key in ("word_of_mouth.beta", "firms.0.marketing.budget_per_step")}

@@ -28,14 +28,18 @@ from scipy import optimize, stats
 LEVEL = 0.90
 
 
-def bass_cumulative(t: np.ndarray, p: float, q: float) -> np.ndarray:
-    """F(t), the share of the market potential adopted by time t (t in periods since launch)."""
+def bass_cumulative(t: np.ndarray, p: float | np.ndarray, q: float | np.ndarray) -> np.ndarray:
+    """F(t), the share of the market potential adopted by time t (t in periods since launch).
+
+    ``p`` and ``q`` may be arrays that broadcast against ``t`` (a grid of curves at once)."""
     t = np.asarray(t, dtype=float)
     decay = np.exp(-(p + q) * t)
     return (1.0 - decay) / (1.0 + (q / p) * decay)
 
 
-def bass_adoptions(t: np.ndarray, p: float, q: float, m: float) -> np.ndarray:
+def bass_adoptions(
+    t: np.ndarray, p: float | np.ndarray, q: float | np.ndarray, m: float | np.ndarray
+) -> np.ndarray:
     """Expected adoptions in periods ``t`` (each period ``(t-1, t]``): m [F(t) - F(t-1)]."""
     t = np.asarray(t, dtype=float)
     return m * (bass_cumulative(t, p, q) - bass_cumulative(t - 1.0, p, q))

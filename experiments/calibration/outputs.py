@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from funnelsim import __version__
 from funnelsim.experiments.calibration.figures import plot_fit
-from funnelsim.experiments.results_folder import MARKER, atomic_directory
+from funnelsim.experiments.results_folder import MARKER, atomic_directory, without_none
 
 
-def write_outputs(result, directory: Path, overwrite: bool = False) -> list[str]:
-    """``fit.json``, ``forecast.csv``, ``fit.png`` and, for an agent-based fit, ``posterior.parquet``
-    and ``calibrated.toml``; plus the ``manifest.json`` that marks a funnelsim results folder."""
+def write_outputs(result, directory: Path, overwrite: bool = False, figures: bool = True) -> list[str]:
+    """``fit.json``, ``forecast.csv``, ``fit.png`` (unless not ``figures``) and, for an agent-based
+    fit, ``posterior.parquet`` and ``calibrated.toml``; plus the ``manifest.json`` that marks a
+    funnelsim results folder."""
     from funnelsim.experiments.calibration.api import write_json
 
     written: list[str] = []
@@ -36,8 +36,9 @@ def write_outputs(result, directory: Path, overwrite: bool = False) -> list[str]
             written.append("calibrated.toml")
         else:
             title = f"Bass fit: p = {result.bass.p:.4g}, q = {result.bass.q:.4g}, m = {result.bass.m:.5g}"
-        plot_fit(result.table, temporary / "fit.png", title, fitted)
-        written.append("fit.png")
+        if figures:
+            plot_fit(result.table, temporary / "fit.png", title, fitted)
+            written.append("fit.png")
         write_json(
             temporary / MARKER,
             {"command": "calibrate", "funnelsim": __version__, "seed": result.seed, "files": sorted(written)},
@@ -54,13 +55,4 @@ def scenario_toml(scenario) -> str:
 
         raise UsageError("writing calibrated.toml needs tomli-w; install the extra: pip install 'funnelsim[calibrate]'") from None
     header = "# Written by `funnelsim calibrate`: the scenario at the posterior medians.\n"
-    return header + tomli_w.dumps(_without_none(scenario.to_dict()))
-
-
-def _without_none(value: Any) -> Any:
-    """TOML has no null: unset optional settings are left out, which loads them as unset."""
-    if isinstance(value, dict):
-        return {k: _without_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_without_none(v) for v in value]
-    return value
+    return header + tomli_w.dumps(without_none(scenario.to_dict()))

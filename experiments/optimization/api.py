@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +15,14 @@ import numpy as np
 import pandas as pd
 
 from funnelsim.errors import UsageError
+from funnelsim.experiments.engine import MAX_SEED
 from funnelsim.experiments.optimization import selection
-from funnelsim.experiments.optimization.objectives import OBJECTIVES, check_objective, did_you_mean, resolve_firm
+from funnelsim.experiments.optimization.objectives import OBJECTIVES, check_objective, resolve_firm
 from funnelsim.experiments.optimization.search import COORD_PREFIX, SAMPLERS, candidate_rows, run_search
 from funnelsim.experiments.optimization.space import Candidate, SearchSpace, default_space, read_space_file
 from funnelsim.experiments.optimization.trial_store import BASELINE, FINAL, TrialStore, partial_directory
 from funnelsim.model.scenario import CHANNELS, Scenario, load_scenario
+from funnelsim.suggest import did_you_mean
 
 BASELINE_TRIAL = -1
 
@@ -119,6 +122,7 @@ def optimize(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = False,
+    figures: bool = True,
 ) -> OptimizationResult:
     """Find the split of a fixed budget that maximizes a firm's ``objective``.
 
@@ -147,6 +151,8 @@ def optimize(
     out, resume, overwrite
         With ``out``, every finished batch is saved in ``out.partial`` and the results folder is
         written at the end (``resume`` finishes an interrupted one).
+    progress, figures
+        Show a progress bar on stderr; draw the figures in ``out/figures`` (tables only without).
 
     Returns
     -------
@@ -247,10 +253,10 @@ def optimize(
     result = _select(
         objective, base, firm_index, search_space, settings, baseline_rows, search_rows, final_rows, leader_numbers, leader_candidates
     )
-    if directory is not None:
+    if out is not None and directory is not None:
         from funnelsim.experiments.optimization.outputs import write_results
 
-        write_results(result, Path(out), overwrite)  # type: ignore[arg-type]
+        write_results(result, Path(out), overwrite, figures=figures)
         shutil.rmtree(directory, ignore_errors=True)
     return result
 
@@ -267,10 +273,7 @@ def baseline_params(base: Scenario, space: SearchSpace) -> dict[str, Any]:
     for channel in CHANNELS:
         params[f"mix.{channel}"] = getattr(firm.marketing.mix, channel)
     for item in space.ranges:
-        value: Any = firm
-        for part in item.setting.split("."):
-            value = getattr(value, part)
-        params[item.name] = value
+        params[item.name] = attrgetter(item.setting)(firm)
     return params
 
 
@@ -374,7 +377,7 @@ def _check_counts(trials, replications, final_replications, leaders, batch_size,
         raise UsageError(f"--workers {workers}: needs at least 1")
     if steps is not None and steps < 1:
         raise UsageError(f"--steps {steps}: needs at least 1")
-    if not 0 <= int(seed) <= 2**63 - 1:
+    if not 0 <= int(seed) <= MAX_SEED:
         raise UsageError(f"--seed {seed}: must be between 0 and 2**63 - 1")
 
 

@@ -9,10 +9,9 @@ or when nobody buys, and because maximizing a ratio rewards spending nothing.
 
 from __future__ import annotations
 
-import difflib
-
 from funnelsim.errors import UsageError
 from funnelsim.model.scenario import Scenario
+from funnelsim.suggest import did_you_mean
 
 #: Measures an optimization may maximize, with what each means.
 OBJECTIVES = {
@@ -24,12 +23,6 @@ OBJECTIVES = {
     "new_customers": "cumulative new customers (counts repurchases after churn)",
     "revenue_sales": "cumulative revenue closed by salespeople",
 }
-
-
-def did_you_mean(name: str, choices) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or nothing when none is close."""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def check_objective(name: str) -> str:

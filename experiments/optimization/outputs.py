@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import tomli_w
 
-from funnelsim.experiments.results_folder import atomic_directory
+from funnelsim.experiments.results_folder import atomic_directory, without_none
 
 FIGURES = "figures"
 
 
-def write_results(result, out: Path, overwrite: bool) -> None:
+def write_results(result, out: Path, overwrite: bool, figures: bool = True) -> None:
     from funnelsim.experiments.optimization.figures import draw_figures
 
     with atomic_directory(out, replace=overwrite) as temporary:
@@ -30,12 +29,13 @@ def write_results(result, out: Path, overwrite: bool) -> None:
         trials.to_parquet(temporary / "trials.parquet", index=False)
         manifest = {"kind": "funnelsim optimize", **best["settings"], "space": best["space"]}
         (temporary / "manifest.json").write_text(json.dumps(manifest, indent=2, default=str) + "\n", encoding="utf-8")
-        draw_figures(result, temporary / FIGURES)
+        if figures:
+            draw_figures(result, temporary / FIGURES)
 
 
 def best_toml(result) -> str:
     """The winning scenario as TOML; ``funnelsim run best.toml`` runs it."""
-    data = _drop_none(result.scenario.to_dict())
+    data = without_none(result.scenario.to_dict())
     data["name"] = f"{result.scenario.name}-optimized"
     data["description"] = (
         f"{result.scenario.name} with firm '{result.firm['name']}' set to the budget split that maximized "
@@ -48,12 +48,3 @@ def best_toml(result) -> str:
         "# Run it with `funnelsim run best.toml`.\n\n"
     )
     return header + tomli_w.dumps(data)
-
-
-def _drop_none(value: Any) -> Any:
-    """TOML has no null: leave unset settings out, so they take their defaults when loaded."""
-    if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_none(v) for v in value]
-    return value

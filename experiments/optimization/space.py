@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from funnelsim.errors import UsageError
-from funnelsim.experiments.optimization.objectives import did_you_mean
 from funnelsim.model.scenario import CHANNELS, Scenario, ScenarioError, load_scenario
+from funnelsim.suggest import did_you_mean
 
 #: Default bounds of the sales tactics. Discounts beyond 30% and commissions beyond 20% of revenue
 #: are rare in practice and only lose money in the model; the referral reward is bounded as a share
@@ -318,7 +318,7 @@ def space_from_description(description: dict[str, Any]) -> SearchSpace:
     return SearchSpace(
         firm=int(description["firm"]),
         total_per_step=float(description["total_per_step"]),
-        marketing_share=tuple(description["marketing_share"]),  # type: ignore[arg-type]
+        marketing_share=(float(description["marketing_share"][0]), float(description["marketing_share"][1])),
         channels=tuple(description["mix_channels"]),
         ranges=tuple(Range(**item) for item in description["ranges"]),
         fixed=dict(description["fixed"]),

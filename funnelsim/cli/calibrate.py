@@ -11,39 +11,52 @@ import argparse
 import os
 import sys
 
+from funnelsim.cli.arguments import (
+    add_command,
+    add_output_arguments,
+    add_seed_argument,
+    add_set_argument,
+    add_workers_arguments,
+    check_run_arguments,
+    parse_set_options,
+)
 from funnelsim.errors import UsageError
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "calibrate",
         help="fit the Bass model or a scenario to observed sales, with intervals and forecasts",
         description="Fit DATA (CSV or Parquet: a 'period' column and 'adopters' per period, optionally 'leads', "
         "'revenue', 'customers' and '<series>.<firm>') by Bass least squares (--bass) or fit scenario keys by "
         "ABC-SMC (--scenario S --fit KEY=LO:HI ...), and write fit.json, forecast.csv, band.csv and fit.png "
         "(plus posterior.parquet and calibrated.toml for a scenario) to DIR. One model step is one period.",
+        examples=[
+            "funnelsim calibrate sales.csv --bass --holdout 4 --horizon 12 --out results/bass-fit",
+            "funnelsim calibrate sales.csv --scenario bass --fit bass.q=0.1:0.9 --budget 300 --out results/abc-fit",
+        ],
     )
     parser.add_argument("data", metavar="DATA", help="observed series: a CSV or Parquet file")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--bass", action="store_true", help="fit p, q and m of the Bass model by nonlinear least squares")
-    mode.add_argument("--scenario", metavar="S", help="a scenario file or built-in name to fit by simulation")
+    mode.add_argument(
+        "--scenario", metavar="SCENARIO",
+        help="a built-in scenario name or a scenario file (./name, name.toml) to fit by simulation",
+    )
     parser.add_argument(
         "--fit", action="append", default=[], metavar="KEY=LO:HI",
         help="a scenario key to fit with a uniform prior on [LO, HI], e.g. --fit bass.q=0.1:0.9; "
         "'m=LO:HI' sets the range of the market potential in the data's units (default: around the Bass fit). Repeatable.",
     )
-    from funnelsim.cli.run import _add_set_option
-
-    _add_set_option(parser)
-    parser.add_argument("--out", metavar="DIR", required=True, help="results folder to create")
-    parser.add_argument("--overwrite", action="store_true", help="replace DIR if it is an earlier results folder")
+    add_set_argument(parser, extra="needs --scenario")
     parser.add_argument("--holdout", type=int, default=0, metavar="K", help="fit all but the last K periods and forecast them")
     parser.add_argument("--horizon", type=int, default=0, metavar="H", help="also forecast H periods beyond the data")
     parser.add_argument("--budget", type=int, default=None, metavar="N", help="simulations for the ABC-SMC fit (default: 600)")
     parser.add_argument("--draws", type=int, default=None, metavar="D", help="posterior draws run for the band (default: 100)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N", help="seed of every simulation and draw (default: 0)")
-    parser.add_argument("--workers", "-w", type=int, metavar="W", help="worker processes (default: one per CPU core)")
-    parser.add_argument("--scheduler", metavar="ADDRESS", help="run the simulations on the Dask cluster at ADDRESS")
+    add_seed_argument(parser, default=0, extra="seeds the ABC-SMC fit, its simulations and the forecast draws")
+    add_workers_arguments(parser, extra="")
+    add_output_arguments(parser, default=None, what="fit.json, forecast.csv, band.csv, fit.png and manifest.json")
     parser.set_defaults(handler=calibrate_command)
 
 
@@ -53,12 +66,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
 
     if args.bass and args.fit:
         raise UsageError("--fit needs --scenario; --bass fits p, q and m only")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: must be 1 or more")
-    if args.seed < 0:
-        raise UsageError(f"--seed {args.seed}: must be 0 or more")
-    from funnelsim.cli.run import parse_set_options
-
+    check_run_arguments(args)
     settings = parse_set_options(args.set)
     if settings and not args.scenario:
         raise UsageError("--set needs --scenario")
@@ -76,7 +84,8 @@ def calibrate_command(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         out=args.out,
         overwrite=args.overwrite,
-        progress=sys.stderr.isatty(),
+        figures=not args.no_figures,
+        progress=not args.quiet and sys.stderr.isatty(),
     )
     summary = result.fit_summary()
     keys = result.abc.keys if result.abc is not None else ["p", "q", "m"]

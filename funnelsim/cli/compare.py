@@ -10,10 +10,21 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import secrets
 import sys
 from pathlib import Path
 
+from funnelsim.cli.arguments import (
+    add_command,
+    add_output_arguments,
+    add_replications_argument,
+    add_seed_argument,
+    add_set_argument,
+    add_steps_argument,
+    add_workers_arguments,
+    check_run_arguments,
+    fresh_seed,
+    parse_set_options,
+)
 from funnelsim.errors import UsageError
 
 DEFAULT_REPLICATIONS = 10
@@ -23,7 +34,8 @@ FIGURE = "comparison.png"
 
 
 def register(subparsers) -> None:
-    compare = subparsers.add_parser(
+    compare = add_command(
+        subparsers,
         "compare",
         help="compare two scenarios with common random numbers: differences, intervals, replications needed",
         description="Run A and B over the same replications (replication r of both uses the same random "
@@ -32,21 +44,24 @@ def register(subparsers) -> None:
         "--precision (without it: how many would tell it from zero). A and B are scenario files or built-in "
         "names; they may be the same, with --set-a / --set-b making the variant. Exit code 2 for bad input, "
         "with nothing written.",
-        epilog="Examples: funnelsim compare baseline baseline --set-b firms.1.sales.salespeople=10 --seed 7; "
-        "funnelsim compare a.toml b.toml -r auto --precision 5% --max-replications 60 --out results/a-vs-b",
+        examples=[
+            "funnelsim compare baseline baseline --set-b firms.1.sales.salespeople=10 --seed 7",
+            "funnelsim compare ./a.toml ./b.toml -r auto --precision 5% --max-replications 60 --out results/a-vs-b",
+        ],
     )
-    compare.add_argument("a", metavar="A", help="scenario A: a TOML file or a built-in name")
-    compare.add_argument("b", metavar="B", help="scenario B: a TOML file or a built-in name")
-    for option, side in (("--set", "both scenarios"), ("--set-a", "A only"), ("--set-b", "B only")):
+    compare.add_argument("a", metavar="A", help="scenario A: a built-in name or a scenario file (./a, a.toml)")
+    compare.add_argument("b", metavar="B", help="scenario B: a built-in name or a scenario file (./b, b.toml)")
+    add_set_argument(compare, extra="applies to both scenarios")
+    for option, side in (("--set-a", "A"), ("--set-b", "B")):
         compare.add_argument(
             option, action="append", default=[], metavar="KEY=VALUE", dest=option[2:].replace("-", "_"),
-            help=f"override a setting of {side}, e.g. {option} firms.0.price=90 (repeatable; applied after --set)"
-            if option != "--set" else "override a setting of both scenarios, as in `funnelsim run` (repeatable)",
+            help=f"as --set, for {side} only, e.g. {option} firms.0.price=90 (repeatable; applied after --set)",
         )
-    compare.add_argument(
-        "--replications", "-r", default=str(DEFAULT_REPLICATIONS), metavar="N|auto",
-        help=f"replications per scenario (default: {DEFAULT_REPLICATIONS}); 'auto' starts with 5 and adds "
-        "rounds, never rerunning one, until every interval reaches --precision or --max-replications",
+    add_steps_argument(compare, default="each scenario's market.steps")
+    add_replications_argument(
+        compare, str(DEFAULT_REPLICATIONS), type=str, metavar="N|auto",
+        extra="the same streams for A and B; 'auto' starts with 5 and adds rounds, never rerunning one, until "
+        "every interval reaches --precision or --max-replications",
     )
     compare.add_argument(
         "--max-replications", type=int, metavar="N", help="the cap of --replications auto (default: 100)"
@@ -62,47 +77,34 @@ def register(subparsers) -> None:
         "acquisition_cost, marketing_return, sales_return)",
     )
     compare.add_argument("--confidence", type=float, default=0.95, metavar="C", help="confidence level (default: 0.95)")
-    compare.add_argument("--steps", type=int, metavar="S", help="steps per run (default: each scenario's market.steps)")
-    compare.add_argument(
-        "--seed", type=int, metavar="N",
-        help="seed; replication r of both scenarios uses SeedSequence(N, spawn_key=(r,)) (default: a fresh one, printed)",
+    add_seed_argument(compare, extra="replication r of both A and B uses SeedSequence(N, spawn_key=(r,))")
+    add_workers_arguments(compare)
+    add_output_arguments(
+        compare, default="none: the table is only printed",
+        what=f"{COMPARISON}, {PAIRS} (per replication), {FIGURE} and manifest.json",
     )
-    compare.add_argument(
-        "--out", metavar="DIR", help=f"write {COMPARISON}, {PAIRS} (per replication), {FIGURE} and manifest.json to DIR"
-    )
-    compare.add_argument("--overwrite", action="store_true", help="replace DIR if it is an earlier results folder")
-    where = compare.add_mutually_exclusive_group()
-    where.add_argument("--workers", "-w", type=int, metavar="W", help="local worker processes (default: one per CPU core)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
-    compare.add_argument("--quiet", action="store_true", help="no progress bar")
     compare.set_defaults(handler=compare_command)
 
 
 def compare_command(args: argparse.Namespace) -> int:
-    from funnelsim.cli.run import MAX_SEED, parse_set_options
     from funnelsim.experiments.compare import AUTO_CAP, HEADLINE_MEASURES, compare
     from funnelsim.experiments.results_folder import check_output_directory
 
+    check_run_arguments(args)
     replications = _replications(args.replications)
     if args.max_replications is not None and replications != "auto":
         raise UsageError("--max-replications: only applies to --replications auto")
     if replications == "auto" and not args.precision:
         raise UsageError("--replications auto: needs --precision, the half-width to reach (e.g. --precision 5%)")
     cap = args.max_replications if args.max_replications is not None else AUTO_CAP
-    if args.steps is not None and args.steps < 0:
-        raise UsageError(f"--steps {args.steps}: cannot be negative")
-    if args.workers is not None and args.workers < 1:
-        raise UsageError(f"--workers {args.workers}: needs at least 1")
-    if args.seed is not None and not 0 <= args.seed <= MAX_SEED:
-        raise UsageError(f"--seed {args.seed}: must be between 0 and 2**63 - 1")
     if not 0 < args.confidence < 1:
         raise UsageError(f"--confidence {args.confidence}: must be between 0 and 1")
     measures = [m.strip() for m in args.measures.split(",") if m.strip()] if args.measures else list(HEADLINE_MEASURES)
     precision = _precision(args.precision, measures)
     if args.out:
         check_output_directory(args.out, args.overwrite, kind="funnelsim compare")
-    seed = args.seed if args.seed is not None else secrets.randbits(63)
-    expected = cap if replications == "auto" else replications
+    seed = args.seed if args.seed is not None else fresh_seed()
+    expected = cap if isinstance(replications, str) else replications
     workers = args.workers or max(1, min(2 * expected, os.cpu_count() or 1))
 
     def report_round(comparison) -> None:
@@ -177,10 +179,11 @@ def _write(directory: Path, args: argparse.Namespace, comparison, seed: int) -> 
     with atomic_directory(directory, replace=args.overwrite) as temporary:
         comparison.table.to_csv(temporary / COMPARISON, index=False)
         comparison.pairs.to_csv(temporary / PAIRS, index=False)
-        draw_comparison(
-            comparison.table, temporary / FIGURE, f"{_label(args, 'a')} vs {_label(args, 'b')}", comparison.confidence,
-            scenario=comparison.scenario,
-        )
+        if not args.no_figures:
+            draw_comparison(
+                comparison.table, temporary / FIGURE, f"{_label(args, 'a')} vs {_label(args, 'b')}",
+                comparison.confidence, scenario=comparison.scenario,
+            )
         provenance.write_manifest(
             temporary,
             {

@@ -19,6 +19,7 @@ import re
 import sys
 
 from funnelsim import __version__
+from funnelsim.cli.arguments import add_verbosity_arguments
 from funnelsim.errors import UsageError
 
 #: Modules that each contribute subcommands, in the order ``--help`` lists them.
@@ -44,17 +45,35 @@ class OneLineParser(argparse.ArgumentParser):
     """An argument parser whose errors are one line on stderr with exit code 2, like every
     other bad input, instead of a usage block followed by the error."""
 
+    #: The subcommands' parsers by name (on the top-level parser), to name a misspelt option.
+    commands: dict[str, argparse.ArgumentParser] = {}
+
+    def parse_command_line(self, argv: list[str] | None = None) -> argparse.Namespace:
+        """As ``parse_args``, but an unknown option gets the closest option of its command, e.g.
+        ``funnelsim run: error: unrecognized arguments: --replicatons 3 (did you mean '--replications'?)``."""
+        parsed, extras = self.parse_known_args(argv)
+        if extras:
+            from funnelsim.suggest import did_you_mean
+
+            command = self.commands.get(getattr(parsed, "command", None) or "")
+            options = list((command or self)._option_string_actions)
+            unknown = next((extra.partition("=")[0] for extra in extras if extra.startswith("-")), "")
+            hint = did_you_mean(unknown, options) if unknown else ""
+            (command or self).error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed
+
     def error(self, message: str):
         choice = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
         if choice:
             from funnelsim.suggest import did_you_mean
 
-            choices = re.findall(r"'([^']*)'", choice.group(2))
+            # Python 3.11 quotes each choice, 3.12.8 and later do not.
+            choices = re.findall(r"'([^']*)'", choice.group(2)) or [c.strip() for c in choice.group(2).split(",")]
             message += did_you_mean(choice.group(1), choices)
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> OneLineParser:
     parser = OneLineParser(
         prog="funnelsim",
         description="Agent-based simulation of marketing and sales turning a population into customers.",
@@ -65,20 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
     for command in subparsers.choices.values():
-        _add_verbosity(command)
+        add_verbosity_arguments(command)
+    parser.commands = dict(subparsers.choices)
     return parser
-
-
-def _add_verbosity(command: argparse.ArgumentParser) -> None:
-    """``-v/--verbose`` and ``--quiet`` on every command, unless it defines its own."""
-    known = command._option_string_actions
-    if "--verbose" not in known and "-v" not in known:
-        command.add_argument(
-            "-v", "--verbose", action="count", default=0, help="say more on stderr (-vv for debugging detail)"
-        )
-    if "--quiet" not in known:
-        flags = ["--quiet"] if "-q" in known else ["--quiet", "-q"]
-        command.add_argument(*flags, action="store_true", help="no progress bar and no summary, only errors")
 
 
 def _configure_logging(args: argparse.Namespace) -> None:
@@ -99,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from funnelsim.model.scenario import ScenarioError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_command_line(argv)
     _configure_logging(args)
     try:
         return int(args.handler(args) or 0)

@@ -8,16 +8,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import sys
 
+from funnelsim.cli.arguments import (
+    add_command,
+    add_output_arguments,
+    add_replications_argument,
+    add_scenario_arguments,
+    add_seed_argument,
+    add_steps_argument,
+    add_workers_arguments,
+    check_run_arguments,
+    fresh_seed,
+    parse_set_options,
+)
 from funnelsim.errors import UsageError
 
 
 def register(subparsers) -> None:
     from funnelsim.experiments.optimization.objectives import OBJECTIVES
 
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "optimize",
         help="find the best split of a firm's budget between marketing and sales, with its uncertainty",
         description="Search how a firm should split a fixed budget per step between marketing (and its channel mix) "
@@ -25,25 +37,21 @@ def register(subparsers) -> None:
         "same replications (common random numbers); the leaders are re-run on new replications before a winner "
         "is named. Writes best.json, best.toml, trials.parquet, manifest.json and figures/ to DIR. "
         "Exit code 2 for bad input, with nothing written.",
+        examples=[
+            "funnelsim optimize baseline --firm 0 --objective profit --trials 40 --seed 7 --out results/split",
+            "funnelsim optimize baseline --out results/split --resume",
+        ],
     )
-    parser.add_argument("scenario", metavar="SCENARIO", help="a scenario TOML file or a built-in name (e.g. baseline)")
+    add_scenario_arguments(parser)
     parser.add_argument("--firm", default="0", metavar="F", help="the firm whose budget is split: index or name (default: 0)")
     parser.add_argument(
         "--objective", default="profit", metavar="MEASURE",
         help=f"per-firm measure to maximize: {', '.join(OBJECTIVES)} (default: profit)",
     )
     parser.add_argument("--trials", type=int, default=40, metavar="T", help="candidates searched (default: 40)")
-    parser.add_argument("--out", required=True, metavar="DIR", help="results folder to create")
     parser.add_argument("--space", metavar="FILE", help="a TOML file changing what is searched (see the README)")
-    parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", dest="set",
-        help="override a scenario setting, as in `funnelsim run`; repeatable",
-    )
-    parser.add_argument("--steps", type=int, metavar="S", help="steps per run (default: the scenario's market.steps)")
-    parser.add_argument(
-        "--replications", "-r", type=int, default=4, metavar="R",
-        help="replications per candidate during the search, the same for all (default: 4)",
-    )
+    add_steps_argument(parser)
+    add_replications_argument(parser, 4, extra="per candidate during the search, the same for all")
     parser.add_argument(
         "--final-replications", type=int, default=20, metavar="R2",
         help="new replications for the leaders and the baseline before a winner is named (default: 20)",
@@ -56,22 +64,21 @@ def register(subparsers) -> None:
         "--batch-size", type=int, default=4, metavar="N",
         help="candidates proposed at a time (default: 4); results do not depend on --workers",
     )
-    parser.add_argument("--seed", type=int, metavar="N", help="seed of the whole optimization (default: a fresh one, recorded)")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", "-w", type=int, metavar="W", help="local worker processes (default: 1, this process)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786")
+    add_seed_argument(parser, extra="seeds the replications, the sampler and the bootstrap")
+    add_workers_arguments(parser, default_text="1, this process")
     parser.add_argument("--resume", action="store_true", help="finish the interrupted optimization of DIR (kept in DIR.partial)")
-    parser.add_argument("--overwrite", action="store_true", help="replace DIR if it is an earlier results folder")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_output_arguments(
+        parser, default=None, what="best.json, best.toml, trials.parquet, manifest.json and figures/"
+    )
     parser.set_defaults(handler=optimize_command)
 
 
 def optimize_command(args: argparse.Namespace) -> int:
-    from funnelsim.cli.arguments import parse_set_options
     from funnelsim.experiments.executors import sigterm_as_interrupt
     from funnelsim.experiments.optimization.api import optimize
     from funnelsim.experiments.optimization.trial_store import MANIFEST, partial_directory
 
+    check_run_arguments(args)
     overrides = parse_set_options(args.set)
     seed = args.seed
     if seed is None and args.resume:
@@ -80,7 +87,7 @@ def optimize_command(args: argparse.Namespace) -> int:
             raise UsageError(f"--resume: no interrupted optimization at {partial_directory(args.out)}")
         seed = int(json.loads(manifest.read_text(encoding="utf-8"))["seed"])
     if seed is None:
-        seed = secrets.randbits(63)
+        seed = fresh_seed()
     try:
         with sigterm_as_interrupt():  # `kill` stops like Ctrl-C: finished batches stay saved
             result = optimize(
@@ -88,7 +95,8 @@ def optimize_command(args: argparse.Namespace) -> int:
                 replications=args.replications, final_replications=args.final_replications, leaders=args.leaders,
                 space=args.space, overrides=overrides, steps=args.steps, seed=seed, batch_size=args.batch_size,
                 sampler=args.sampler, workers=args.workers, scheduler=args.scheduler, out=args.out,
-                resume=args.resume, overwrite=args.overwrite, progress=not args.quiet,
+                resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
+                progress=not args.quiet and sys.stderr.isatty(),
             )
     except KeyboardInterrupt:
         kept = partial_directory(args.out)

@@ -12,17 +12,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import sys
 from pathlib import Path
 
 from funnelsim.cli.arguments import (
     DEFAULT_REPLICATIONS,
+    add_command,
     add_output_arguments,
     add_run_arguments,
     add_scenario_arguments,
     add_set_argument,
     check_run_arguments,
+    fresh_seed,
     parse_set_options,
     parse_value,
     scenario_from_arguments,
@@ -39,44 +40,44 @@ EXIT_RUNS_FAILED = 1
 
 
 def register(subparsers) -> None:
-    run = subparsers.add_parser(
+    run = add_command(
+        subparsers,
         "run",
         help="run a scenario: replications in, tables, figures and a manifest out",
         description="Run SCENARIO for R replications (replication r uses SeedSequence(seed, spawn_key=(r,))) and "
         "write a results folder (manifest.json, runs/, timeseries/, figures/; read it with "
-        "funnelsim.load_results). Exit code 2 for bad input, with nothing written.",
-        epilog="example:\n  funnelsim run baseline -r 5 --seed 7 --set market.consumers=2000 --out results/base",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "funnelsim.load_results), then print a summary table (not with --quiet). Exit code 2 for bad input, "
+        "with nothing written.",
+        examples="funnelsim run baseline -r 5 --seed 7 --set market.consumers=2000 --out results/base",
     )
     add_scenario_arguments(run)
     add_run_arguments(run)
     add_output_arguments(run)
     run.set_defaults(handler=run_command)
 
-    scenarios = subparsers.add_parser(
-        "scenarios", help="list the built-in scenarios", description="List the built-in scenarios, one line each.",
-        epilog="example:\n  funnelsim scenarios", formatter_class=argparse.RawDescriptionHelpFormatter,
+    scenarios = add_command(
+        subparsers, "scenarios", help="list the built-in scenarios", description="List the built-in scenarios, one line each.",
+        examples="funnelsim scenarios",
     )
     scenarios.set_defaults(handler=scenarios_command)
 
-    validate = subparsers.add_parser(
+    validate = add_command(
+        subparsers,
         "validate",
         help="check a scenario file",
         description="Check a scenario file (or built-in name) and say what is wrong, or that it is fine. "
         "Exit code 0 when it is fine, 2 when it is not.",
-        epilog="example:\n  funnelsim validate ./my-market.toml --set market.consumers=500",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples="funnelsim validate ./my-market.toml --set market.consumers=500",
     )
-    validate.add_argument("file", metavar="SCENARIO", help="a scenario file (./name or name.toml) or a built-in name")
-    add_set_argument(validate)
+    add_scenario_arguments(validate, positional="file")
     validate.set_defaults(handler=validate_command)
 
-    report = subparsers.add_parser(
+    report = add_command(
+        subparsers,
         "report",
         help="(re)draw the figures of a results folder",
         description="Redraw DIR/figures from a run folder's time series and print the summary table again.",
-        epilog="example:\n  funnelsim report results/base",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples="funnelsim report results/base",
     )
     report.add_argument("directory", metavar="DIR", help="a folder written by `funnelsim run`")
     report.set_defaults(handler=report_command)
@@ -98,7 +99,7 @@ def run_command(args: argparse.Namespace) -> int:
     directory = Path(args.out) if args.out else default_results_directory(scenario.name)
     check_output_directory(directory, args.overwrite, kind="run")
 
-    seed = args.seed if args.seed is not None else secrets.randbits(63)
+    seed = args.seed if args.seed is not None else fresh_seed()
     outcome, results = run_replications(
         scenario, args.replications, seed, directory,
         workers=args.workers, scheduler=getattr(args, "scheduler", None), overwrite=args.overwrite,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 
+from funnelsim.cli.arguments import add_command, add_scenario_arguments, scenario_from_arguments
 from funnelsim.errors import UsageError
 from funnelsim.viz.server import DEFAULT_HOST, DEFAULT_PORT
 
@@ -15,7 +16,8 @@ DEFAULT_SCENARIO = "baseline"
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
+    parser = add_command(
+        subparsers,
         "serve",
         help="start the live browser page for one model",
         description=(
@@ -24,16 +26,9 @@ def register(subparsers) -> argparse.ArgumentParser:
             "and sliders for the levers a marketing or sales manager pulls. Prints the page's "
             "address. Binds to 127.0.0.1 unless --host says otherwise."
         ),
-        epilog="example:\n  funnelsim serve baseline --port 8765",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples="funnelsim serve baseline --port 8765 --set market.consumers=2000",
     )
-    parser.add_argument(
-        "scenario",
-        nargs="?",
-        default=DEFAULT_SCENARIO,
-        metavar="SCENARIO",
-        help=f"scenario file (.toml) or built-in name to start from (default: {DEFAULT_SCENARIO})",
-    )
+    add_scenario_arguments(parser, default=DEFAULT_SCENARIO)
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"address to listen on (default: {DEFAULT_HOST})")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on, 0 for any free one (default: {DEFAULT_PORT})")
     parser.set_defaults(handler=run_serve)
@@ -41,20 +36,19 @@ def register(subparsers) -> argparse.ArgumentParser:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from funnelsim import load_scenario
     from funnelsim.viz import server
 
     _check_page_libraries()
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a port number (0-65535)")
-    # Check the scenario now, so a bad file stops here with one line instead of in the page.
-    load_scenario(args.scenario)
+    # Check the scenario and --set now, so a mistake stops here with one line instead of in the page.
+    _, overrides, _ = scenario_from_arguments(args)
     scenario_source = _absolute_if_file(args.scenario)
     problem = server.listen_problem(args.host, args.port)
     if problem:
         raise UsageError(problem)
     port = args.port or server.free_port(args.host)
-    return server.serve(scenario_source, host=args.host, port=port)
+    return server.serve(scenario_source, host=args.host, port=port, overrides=overrides)
 
 
 def _check_page_libraries() -> None:
@@ -67,8 +61,10 @@ def _check_page_libraries() -> None:
 
 
 def _absolute_if_file(source: str) -> str:
-    """A scenario path made absolute, so the page finds it whatever its working folder."""
+    """A scenario path made absolute, so the page finds it whatever its working folder; a
+    built-in name stays a name even when a file of that name is in this folder."""
     from pathlib import Path
 
-    path = Path(source).expanduser()
-    return str(path.resolve()) if path.is_file() else source
+    from funnelsim.model.scenario import looks_like_path
+
+    return str(Path(source).expanduser().resolve()) if looks_like_path(source) else source

@@ -21,11 +21,15 @@ from funnelsim.errors import UsageError
 
 
 def register(subparsers) -> None:
-    studies = subparsers.add_parser(
+    from funnelsim.cli.arguments import add_command
+
+    studies = add_command(
+        subparsers,
         "studies",
         help="list the built-in studies (sweep files) with what each asks",
         description="List the built-in studies, one line each: name, design, runs, and what it asks. "
         "Run one with `funnelsim sweep NAME`; shrink it with --runs, --samples or --replications.",
+        examples=["funnelsim studies", "funnelsim sweep budget_split --runs 200 --out results/split"],
     )
     studies.set_defaults(handler=studies_command)
 

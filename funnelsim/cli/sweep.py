@@ -11,12 +11,23 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import secrets
 import sys
 from importlib import resources
 from pathlib import Path
 
-from funnelsim.cli.arguments import add_max_runs_argument, add_set_argument, check_run_arguments
+from funnelsim.cli.arguments import (
+    MEANINGS,
+    add_command,
+    add_max_runs_argument,
+    add_output_arguments,
+    add_replications_argument,
+    add_seed_argument,
+    add_set_argument,
+    add_steps_argument,
+    add_workers_arguments,
+    check_run_arguments,
+    fresh_seed,
+)
 from funnelsim.cli.studies import add_shrink_options, shrink
 from funnelsim.errors import UsageError
 from funnelsim.experiments.executors import sigterm_as_interrupt
@@ -27,37 +38,31 @@ EXIT_OK, EXIT_RUNS_FAILED = 0, 1
 
 
 def register(subparsers) -> None:
-    sweep = subparsers.add_parser(
+    sweep = add_command(
+        subparsers,
         "sweep",
         help="run a parameter sweep (grid, Latin hypercube, Sobol, Morris) on this machine or a Dask cluster",
         description="Run every run of a sweep file and stream the results to Parquet files in --out "
         "(read them with funnelsim.load_results). Exit code 0 when every run succeeded, 1 when some failed, "
         "2 for bad input.",
-        epilog="example:\n  funnelsim sweep budget_split --workers 2 --set market.consumers=1000 --out results/split",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        examples=[
+            "funnelsim sweep budget_split --workers 2 --set market.consumers=1000 --out results/split",
+            "funnelsim sweep ./my-sweep.toml --runs 200 --seed 7 --out results/mine",
+        ],
     )
     sweep.add_argument(
         "sweep_file", metavar="SWEEP.toml", help="the sweep file, or the name of a built-in study (list them with `funnelsim studies`)"
     )
-    sweep.add_argument("--out", metavar="DIR", help="output folder (default: results/<sweep file name>)")
-    add_set_argument(sweep)
-    sweep.add_argument("--steps", type=int, metavar="S", help="steps per run (default: the sweep file's steps)")
-    sweep.add_argument(
-        "--replications", "-r", type=int, metavar="R", help="replications per design point (default: the sweep file's)"
-    )
-    sweep.add_argument("--seed", type=int, metavar="N", help="seed (default: the sweep file's, else a fresh one)")
-    sweep.add_argument("--no-figures", action="store_true", help="accepted for symmetry with run; a sweep draws none")
-    where = sweep.add_mutually_exclusive_group()
-    where.add_argument(
-        "--workers", "-w", type=int, metavar="W", help="local worker processes (default: one per CPU core)"
-    )
-    where.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (started with `dask scheduler` "
-        "and `dask worker`)",
-    )
+    add_set_argument(sweep, extra="on top of the sweep file's fixed settings")
+    add_steps_argument(sweep, default="the sweep file's steps")
+    add_replications_argument(sweep, None, default_text="the sweep file's", extra="per design point")
+    add_seed_argument(sweep, default_text="the sweep file's, else a fresh one, recorded")
+    where = add_workers_arguments(sweep)
     where.add_argument("--serial", action="store_true", help="run in this process, one run after another")
+    add_max_runs_argument(sweep)
+    # A sweep writes tables only (`funnelsim analyze` draws); --no-figures is accepted so that the
+    # same flags work on run and sweep.
+    add_output_arguments(sweep, overwrite=False, default="results/<sweep file name>")
     sweep.add_argument("--resume", action="store_true", help="finish the sweep already in --out, skipping finished runs")
     sweep.add_argument(
         "--connect-timeout", type=float, default=10.0, metavar="SECONDS", help="how long to try reaching --scheduler"
@@ -65,8 +70,6 @@ def register(subparsers) -> None:
     sweep.add_argument(
         "--batch-size", type=int, default=200, metavar="N", help="runs per Parquet part file (written sooner when runs are slow)"
     )
-    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_max_runs_argument(sweep)
     sweep.add_argument(
         "--allow-run-function", action="append", default=[], metavar="MODULE",
         help="let the sweep file's run_function come from MODULE (a sweep file cannot import code on its own)",
@@ -74,11 +77,13 @@ def register(subparsers) -> None:
     add_shrink_options(sweep)
     sweep.set_defaults(handler=run_sweep_command)
 
-    analyze = subparsers.add_parser(
+    analyze = add_command(
+        subparsers,
         "analyze",
         help="tables, sensitivity indices and figures from a sweep's results",
         description="Summarize a sweep folder: mean and spread per design point, Sobol or Morris indices "
         "(SALib), and figures, written to DIR/analysis.",
+        examples="funnelsim analyze results/split --output profit --heatmap firms.0.price marketing_share",
     )
     analyze.add_argument("directory", metavar="DIR", help="a sweep's output folder")
     analyze.add_argument(
@@ -93,9 +98,7 @@ def register(subparsers) -> None:
         metavar=("ROWS", "COLUMNS"),
         help="the two parameters of the heat map (default: the sweep's first two)",
     )
-    analyze.add_argument("--no-figures", action="store_true", help="write tables only")
-    analyze.epilog = "example:\n  funnelsim analyze results/split --output profit --heatmap firms.0.price marketing_share"
-    analyze.formatter_class = argparse.RawDescriptionHelpFormatter
+    analyze.add_argument("--no-figures", action="store_true", help=MEANINGS["--no-figures"])
     analyze.set_defaults(handler=run_analyze_command)
 
 
@@ -123,6 +126,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     spec, sweep_text = read_sweep_file(sweep_path)
     spec = _with_command_line_settings(spec, args, sweep_path)
     # --replications is one of the settings above; --runs then fits the design to it.
+    # Said even with --quiet: the study that runs is not the file's.
     spec = shrink(spec, runs=args.shrink_runs, samples=args.shrink_samples)
     out = Path(args.out) if args.out else Path("results") / sweep_path.stem
     from funnelsim.experiments.limits import check_run_count, design_size
@@ -167,10 +171,10 @@ def _run_sweep(args: argparse.Namespace) -> int:
             store = ResultsStore.reopen(out)
             store.update_manifest(resumed=[*store.manifest.get("resumed", []), {"command": command_line(), "at": now_utc()}])
         with store:
-            print(
+            _say(
+                args,
                 f"sweep {sweep_path.name}: {plan.n_points} points x {spec.replications} replications = "
                 f"{plan.n_runs} runs ({spec.design.kind}) on {handle.description} -> {out}",
-                file=sys.stderr,
             )
             try:
                 outcome = run_sweep(plan, store, handle, run_function, batch_size=args.batch_size, progress=not args.quiet)
@@ -195,13 +199,14 @@ def _run_sweep(args: argparse.Namespace) -> int:
                 )
                 raise
 
-    if outcome.finished_before:
+    if outcome.finished_before:  # said even with --quiet: it explains why fewer runs ran
         print(f"resumed: {outcome.finished_before} runs were already done", file=sys.stderr)
-    print(
-        f"done: {outcome.finished} of {outcome.total} runs, {outcome.finished - outcome.failed_total} ok, "
-        f"{outcome.failed_total} failed; results in {out}",
-        file=sys.stderr,
-    )
+    if outcome.failed_total or not args.quiet:
+        print(
+            f"done: {outcome.finished} of {outcome.total} runs, {outcome.finished - outcome.failed_total} ok, "
+            f"{outcome.failed_total} failed; results in {out}",
+            file=sys.stderr,
+        )
     if outcome.failed_total:
         print(
             f"failed runs have status = 'failed' with their error and traceback in {out / 'runs'}",
@@ -209,6 +214,12 @@ def _run_sweep(args: argparse.Namespace) -> int:
         )
         return EXIT_RUNS_FAILED
     return EXIT_OK
+
+
+def _say(args: argparse.Namespace, message: str) -> None:
+    """A progress message on stderr, unless --quiet."""
+    if not args.quiet:
+        print(message, file=sys.stderr)
 
 
 def run_analyze_command(args: argparse.Namespace) -> int:
@@ -275,15 +286,10 @@ def built_in_studies() -> dict[str, Path]:
     return {entry.name.removesuffix(".toml"): Path(str(entry)) for entry in folder.iterdir() if entry.name.endswith(".toml")}
 
 
-def fresh_seed() -> int:
-    """A seed for a sweep file that gives none; it is recorded in the manifest, so resume reuses it."""
-    return secrets.randbits(63)
-
-
 def _with_command_line_settings(spec, args: argparse.Namespace, sweep_path: Path):
     """The sweep file's spec with --set, --steps, --replications and --seed on top; checked again."""
     from funnelsim.cli.arguments import parse_set_options
-    from funnelsim.experiments.sweep_spec import SweepSpec
+    from funnelsim.experiments.sweep_spec import SweepSpec, first_problem
 
     changes: dict = {}
     if args.set:
@@ -297,10 +303,8 @@ def _with_command_line_settings(spec, args: argparse.Namespace, sweep_path: Path
 
     try:
         return SweepSpec.model_validate({**spec.model_dump(exclude_none=True), **changes})
-    except ValidationError as error:
-        problem = error.errors()[0]
-        where = ".".join(str(part) for part in problem["loc"])
-        raise UsageError(f"--{where.split('.')[0]}: {problem['msg']}") from None
+    except ValidationError as error:  # the settings are the options' names: "--steps: ..."
+        raise UsageError(f"--{first_problem(error)}") from None
 
 
 def _manifest(plan, sweep_text: str, where: str) -> dict:
