@@ -318,6 +318,9 @@ def studies_markdown(
     ]
     for study, (verdict, _) in results.items():
         lines.append(f"| `{study}` | {FINDINGS[study].text} | {verdict} |")
+    for study, finding in FINDINGS.items():
+        if study not in results:
+            lines.append(f"| `{study}` | {finding.text} | not screened in this run |")
     for study, reason in NOT_TRIED.items():
         lines.append(f"| `{study}` | (not tried) | not tried: {reason} |")
     for study, (verdict, table) in results.items():
