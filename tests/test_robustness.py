@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from funnelsim.experiments.robustness import FINDINGS, Finding, classify, robustness
 
@@ -37,3 +39,69 @@ def test_every_finding_names_a_study_file():
 
     for study in FINDINGS:
         assert (STUDIES / f"{study}.toml").exists()
+
+
+def _fake_means(names, unit, outputs):
+    """A Means over a design whose outputs are given functions of the unit sample."""
+    from funnelsim.experiments.robustness import Means
+
+    class Evaluation:
+        def measure(self, name, firm=0):
+            return outputs[(name, firm)](unit)[:, None]
+
+    return Means(Evaluation(), names, unit)
+
+
+@pytest.mark.parametrize("kind", ["sobol", "morris"])
+def test_top_index_names_the_parameter_an_output_depends_on(kind):
+    # The sensitivity and screening findings are "parameter X matters most": an output that
+    # depends on one parameter only must have it on top, whichever parameter it is.
+    from funnelsim.experiments.designs import build_design
+    from funnelsim.experiments.robustness import _top_index
+    from funnelsim.experiments.sweep_spec import DesignSpec, ParameterSpec
+
+    names = ["a", "b", "c"]
+    parameters = {name: ParameterSpec(low=0.0, high=1.0) for name in names}
+    design = build_design(parameters, DesignSpec(kind=kind, samples=16, levels=4, second_order=False), seed=3)
+    unit = design.unit_sample
+    outputs = {("revenue", 0): lambda u: 10 * u[:, 1] + 0.1 * u[:, 0], ("profit", 0): lambda u: u[:, 2] ** 2}
+    m = _fake_means(names, unit, outputs)
+    assert _top_index(m, "revenue", 0, kind) == "b"
+    assert _top_index(m, "profit", 0, kind) == "c"
+
+
+def test_population_scale_finding_reads_the_three_arms():
+    from funnelsim.experiments.robustness import _scale_keeps_closer_nearer
+
+    def means(small, held, scaled):
+        return lambda measure, firm: np.array([small, held, scaled])
+
+    assert _scale_keeps_closer_nearer(means(0.022, 0.010, 0.019))
+    assert not _scale_keeps_closer_nearer(means(0.022, 0.010, 0.005))  # scaling made it worse
+    assert not _scale_keeps_closer_nearer(means(0.022, 0.025, 0.022))  # holding did not lower it
+
+
+def test_a_placeholder_the_study_varies_itself_is_not_halved():
+    # screening varies market.interest_threshold over its own range: halving the baseline's value
+    # would be overwritten by the design, so the screen leaves it out (one case per seed only).
+    small = dict(placeholders=("market.interest_threshold",), seeds=(1,), consumers=100, replications=1)
+    tiny = Finding("screening", "anything", lambda m: True, samples=1, steps=10)
+    verdict, table = robustness(tiny, **small)
+    assert verdict == "holds" and table["setting"].tolist() == ["study's own"]
+
+
+def test_doubling_stops_at_the_schemas_bound_only_for_bounded_settings():
+    from funnelsim.experiments.robustness import _upper_bound
+
+    assert _upper_bound("market", "self_serve_rate") == 1.0
+    assert _upper_bound("market", "willingness_to_pay") == float("inf")
+
+
+def test_the_new_findings_run_end_to_end_at_a_tiny_size():
+    from dataclasses import replace
+
+    small = dict(placeholders=("market.self_serve_rate",), seeds=(1,), consumers=100, replications=1)
+    verdict, table = robustness(replace(FINDINGS["sensitivity"], samples=1, steps=30), **small)
+    assert table["setting"].tolist() == ["study's own", "market.self_serve_rate", "market.self_serve_rate"]
+    assert table["value"].tolist()[1:] == ["0.0015 (halved)", "0.006 (doubled)"]
+    assert verdict in ("holds", "does not hold") or verdict.startswith("holds only when")

@@ -19,6 +19,8 @@ EXPECTED_RUNS = {
     "sales_tactics": 20,
     "topology_seeding": 24,
     "two_returns": 15,
+    "placeholder_screening": 200,
+    "placeholders": 448,
 }
 
 
