@@ -228,12 +228,13 @@ def robustness(
         placeholders = ranked_placeholders()
     path = STUDIES / f"{finding.study}.toml"
     spec, _ = read_sweep_file(path)
-    if spec.seed is None:
+    study_seed = spec.seed
+    if study_seed is None:
         raise UsageError(f"{path}: a study needs a seed, so that its design points are the same every time")
     if finding.samples is not None:
         spec = shrink(spec, samples=finding.samples)
     replications = finding.replications or replications
-    plan = make_plan(spec, path, spec.seed)
+    plan = make_plan(spec, path, study_seed)
     design = plan.design.points
     keep = np.ones(len(design), dtype=bool) if finding.points is None else finding.points(design).to_numpy()
     size = {} if finding.own_size else {"market.consumers": consumers}
@@ -271,9 +272,12 @@ def _upper_bound(section: str, name: str) -> float:
 
     from funnelsim.model.scenario import Scenario
 
-    field = Scenario.model_fields[section].annotation.model_fields[name]
-    bounds = [item.le for item in field.metadata if isinstance(item, Le)]
-    return float(min(bounds)) if bounds else float("inf")
+    table = Scenario.model_fields[section].annotation
+    if table is None or not hasattr(table, "model_fields"):
+        return float("inf")
+    field = table.model_fields[name]
+    bounds = [float(item.le) for item in field.metadata if isinstance(item, Le) and isinstance(item.le, (int, float))]
+    return min(bounds) if bounds else float("inf")
 
 
 def classify(table: pd.DataFrame) -> str:
