@@ -24,24 +24,6 @@ _LAST_TOUCH_ITEMS = tuple(f"revenue_last_touch_{name}" for name in TOUCH_NAMES)
 REFERRED_AWARENESS = 0.9
 
 
-def acceptance(price: float, willingness_to_pay: np.ndarray, scale: float) -> np.ndarray:
-    """Chance a consumer accepts a price: 1 / (1 + exp((price / wtp - 1) / scale)).
-
-    A logistic in the price relative to the consumer's willingness to pay, so a price change
-    moves every consumer's chance (a consumer's own price elasticity is
-    -(price / wtp) (1 - acceptance) / scale), strongest around price = wtp. ``scale = 0`` is the
-    sharp cut-off: 1 up to the willingness to pay, 0 above it. A free product is always accepted.
-    """
-    if price <= 0:
-        return np.ones_like(willingness_to_pay)
-    relative = price / willingness_to_pay - 1.0
-    if scale <= 0:
-        return (relative <= 0).astype(float)
-    # exp overflows to inf far above the willingness to pay, which gives the right limit, 0.
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(relative / scale))
-
-
 def paid_price(firm: FirmLike) -> float:
     return firm.price * (1.0 - firm.sales.discount)
 
@@ -131,10 +113,12 @@ def form_leads(
     if candidates.size == 0:
         return
     free, awareness, eligible = free[candidates], awareness[:, candidates], eligible[:, candidates]
-    wtp = state.willingness_to_pay[free]
     utility = np.stack(
         [
-            np.log(awareness[f] * max(firm.quality, 1e-9) * acceptance(paid_price(firm), wtp, market.price_scale) + 1e-300)
+            np.log(
+                awareness[f] * max(firm.quality, 1e-9) * state.price_acceptance(f, paid_price(firm), market.price_scale)[free]
+                + 1e-300
+            )
             for f, firm in enumerate(firms)
         ]
     )
@@ -147,7 +131,9 @@ def form_leads(
     ledger.add_per_firm("leads_created", best.astype(np.int64))
 
 
-def self_serve(state: ConsumerState, firms: Sequence[FirmLike], market: MarketLike, ledger: LedgerLike, step: int, rng: np.random.Generator) -> None:
+def self_serve(
+    state: ConsumerState, firms: Sequence[FirmLike], market: MarketLike, ledger: LedgerLike, step: int, rng: np.random.Generator
+) -> None:
     """Waiting leads may buy on their own, at the paid price, without a salesperson."""
     if market.self_serve_rate == 0:
         return
@@ -158,9 +144,7 @@ def self_serve(state: ConsumerState, firms: Sequence[FirmLike], market: MarketLi
     lead_firm = state.lead_of[waiting]
     for f, firm in enumerate(firms):
         mine = lead_firm == f
-        chance[mine] = market.self_serve_rate * acceptance(
-            paid_price(firm), state.willingness_to_pay[waiting[mine]], market.price_scale
-        )
+        chance[mine] = market.self_serve_rate * state.price_acceptance(f, paid_price(firm), market.price_scale)[waiting[mine]]
     buyers = waiting[rng.random(waiting.size) < chance]
     for f, firm in enumerate(firms):
         mine = buyers[state.lead_of[buyers] == f]
@@ -285,10 +269,12 @@ def switch_leads(
     awareness = state.awareness[:, again]
     eligible = state.reachable[:, again] & (awareness > 0) & (awareness >= state.interest_threshold[again])
     eligible[current, np.arange(again.size)] = True
-    wtp = state.willingness_to_pay[again]
     utility = np.stack(
         [
-            np.log(awareness[f] * max(firm.quality, 1e-9) * acceptance(paid_price(firm), wtp, market.price_scale) + 1e-300)
+            np.log(
+                awareness[f] * max(firm.quality, 1e-9) * state.price_acceptance(f, paid_price(firm), market.price_scale)[again]
+                + 1e-300
+            )
             for f, firm in enumerate(firms)
         ]
     )

@@ -29,6 +29,24 @@ def beta_draws(mean: float, concentration: float, size: int, rng: np.random.Gene
     return rng.beta(mean * concentration, (1.0 - mean) * concentration, size)
 
 
+def acceptance(price: float, willingness_to_pay: np.ndarray, scale: float) -> np.ndarray:
+    """Chance a consumer accepts a price: 1 / (1 + exp((price / wtp - 1) / scale)).
+
+    A logistic in the price relative to the consumer's willingness to pay, so a price change
+    moves every consumer's chance (a consumer's own price elasticity is
+    -(price / wtp) (1 - acceptance) / scale), strongest around price = wtp. ``scale = 0`` is the
+    sharp cut-off: 1 up to the willingness to pay, 0 above it. A free product is always accepted.
+    """
+    if price <= 0:
+        return np.ones_like(willingness_to_pay)
+    relative = price / willingness_to_pay - 1.0
+    if scale <= 0:
+        return (relative <= 0).astype(float)
+    # exp overflows to inf far above the willingness to pay, which gives the right limit, 0.
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(relative / scale))
+
+
 class ConsumerState:
     """Structure of arrays for ``n`` consumers and ``firms`` firms."""
 
@@ -42,9 +60,7 @@ class ConsumerState:
 
         # Heterogeneous, fixed attributes.
         self.in_market = rng.random(n) < market.in_market_share
-        self.willingness_to_pay = market.willingness_to_pay * np.exp(
-            market.willingness_to_pay_spread * rng.standard_normal(n)
-        )
+        self.willingness_to_pay = market.willingness_to_pay * np.exp(market.willingness_to_pay_spread * rng.standard_normal(n))
         self.susceptibility = beta_draws(market.susceptibility, market.heterogeneity, n, rng)
         self.talkativeness = beta_draws(market.talkativeness, market.heterogeneity, n, rng)
         self.interest_threshold = beta_draws(market.interest_threshold, market.heterogeneity, n, rng)
@@ -79,6 +95,21 @@ class ConsumerState:
         # The patience of each consumer's next (or current) lead, in steps: drawn now and again
         # whenever a lead ends (funnel.end_lead), so every lead waits a fresh random time.
         self.patience = draw_delays(market.lead_patience, market.delay_cv, n, rng, minimum=1)
+        self.willingness_to_pay.flags.writeable = False  # fixed: price_acceptance keeps what it computes from it
+        self._acceptance: dict[int, tuple[tuple[float, float], np.ndarray]] = {}
+
+    def price_acceptance(self, firm_index: int, price: float, scale: float) -> np.ndarray:
+        """Every consumer's chance to accept ``price`` from firm ``firm_index`` (:func:`acceptance`).
+
+        Willingness to pay is fixed, so the (firms, n) chances are computed once per price and
+        scale and kept: the rules that need them index them instead of taking an exponential for
+        every lead on every step. A price changed mid-run (the live page's levers) is seen at once.
+        """
+        key = (float(price), float(scale))
+        kept = self._acceptance.get(firm_index)
+        if kept is None or kept[0] != key:
+            kept = self._acceptance[firm_index] = (key, acceptance(price, self.willingness_to_pay, scale))
+        return kept[1]
 
     # ----------------------------------------------------------------------------------------
     def raise_awareness(self, firm_index: int, consumers: np.ndarray, lift: float, distinct: bool = False) -> None:

@@ -17,7 +17,7 @@ import mesa
 import numpy as np
 
 from funnelsim.agents.delays import draw_delays
-from funnelsim.agents.funnel import acceptance, end_lead, paid_price, purchase
+from funnelsim.agents.funnel import end_lead, paid_price, purchase
 from funnelsim.agents.population import NOBODY, ConsumerState
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike
 
@@ -71,7 +71,7 @@ class Salesperson(mesa.Agent):
         lead = self.lead
         effort = 1.0 + firm.sales.commission_effort * firm.sales.commission
         keen = 0.5 + 0.5 * state.awareness[self.firm_index, lead]
-        price_ok = acceptance(paid_price(firm), state.willingness_to_pay[lead : lead + 1], market.price_scale)[0]
+        price_ok = state.price_acceptance(self.firm_index, paid_price(firm), market.price_scale)[lead]
         # Leads cool fast, then level off: contacted after a day or more, a lead still converts at
         # about 1/60 of the first hour's rate (Oldroyd et al. 2011), so the decay stops at a floor.
         freshness = max(market.lead_freshness_floor, 0.5 ** (self.lead_wait / market.lead_half_life))
@@ -93,9 +93,7 @@ class Salesperson(mesa.Agent):
         self.cycles_completed_steps += self.cycle_length
         ledger.add("deals_attempted", f, 1)
         if model.rng.random() < self.close_chance():
-            revenue = purchase(
-                state, ledger, f, self.firm, lead, model.steps, model.rng, model.scenario.market.heterogeneity
-            )
+            revenue = purchase(state, ledger, f, self.firm, lead, model.steps, model.rng, model.scenario.market.heterogeneity)
             self.deals_won += 1
             ledger.add("deals_won", f, 1)
             ledger.add("new_customers_sales", f, 1)
@@ -121,7 +119,7 @@ def leads_by_policy(
     elif policy == "newest":
         key = -state.lead_since[leads].astype(float)
     else:  # best_score: keenest, best-fitting leads first
-        fit = acceptance(paid_price(firm), state.willingness_to_pay[leads], market.price_scale)
+        fit = state.price_acceptance(firm_index, paid_price(firm), market.price_scale)[leads]
         key = -(state.awareness[firm_index, leads] * fit)
     count = min(count, leads.size)
     # Stable order: ties go to the lower consumer row, so results do not depend on sorting luck.
@@ -159,10 +157,7 @@ def prospect(
     """
     sales = firm.sales
     free = np.flatnonzero(
-        state.reachable[firm_index]
-        & (state.customer_of == NOBODY)
-        & (state.lead_of == NOBODY)
-        & (state.next_lead_step <= step)
+        state.reachable[firm_index] & (state.customer_of == NOBODY) & (state.lead_of == NOBODY) & (state.next_lead_step <= step)
     )
     contacts = sales.prospect_contacts
     for person in idle:
@@ -174,7 +169,7 @@ def prospect(
         # Someone another salesperson signed up a moment ago is no longer free.
         still_free = state.lead_of[called] == NOBODY
         chance = sales.prospect_response * state.in_market[called] * still_free
-        chance *= acceptance(paid_price(firm), state.willingness_to_pay[called], market.price_scale)
+        chance *= state.price_acceptance(firm_index, paid_price(firm), market.price_scale)[called]
         agreed = np.flatnonzero(draws < chance)
         made = contacts if agreed.size == 0 else int(agreed[0]) + 1
         ledger.add("prospect_contacts", firm_index, made)

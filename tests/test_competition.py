@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel, load_scenario
-from funnelsim.agents.funnel import acceptance
-from funnelsim.agents.population import NOBODY
+from funnelsim.agents.population import NOBODY, acceptance
 
 NO_MARKETING = {"firms.0.marketing.budget_per_step": 0.0, "firms.1.marketing.budget_per_step": 0.0}
 
