@@ -15,6 +15,7 @@ from funnelsim.agents.channel_codes import TOUCH_NAMES
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike, NetworkLike
+from funnelsim.compiled import kernel
 
 #: The ledger items of revenue by first and by last touch, in channel-code order.
 _FIRST_TOUCH_ITEMS = tuple(f"revenue_first_touch_{name}" for name in TOUCH_NAMES)
@@ -35,16 +36,25 @@ def decay_awareness(state: ConsumerState, market: MarketLike, memorability: np.n
     for everyone when no firm's jingle is memorable, else one (firms, n) choice between the two.
     """
     decay = market.awareness_decay
-    awareness = state.awareness
-    if decay > 0:
-        plain = 1.0 - decay * 1.0
-        # Per firm, the same arithmetic as for one firm's scalar; every firm in one operation.
-        slower = 1.0 - decay * (1.0 - np.asarray(memorability, dtype=float))
-        if (slower != plain).any():
-            awareness *= np.where(state.memorable, slower[:, None], plain)
-        else:
-            awareness *= plain
-    np.copyto(awareness, 0.0, where=awareness < market.forget_below)
+    plain = 1.0 - decay * 1.0
+    # Per firm, the same arithmetic as for one firm's scalar.
+    slower = 1.0 - decay * (1.0 - np.asarray(memorability, dtype=float))
+    _decay(state.awareness, state.memorable, decay > 0, plain, slower, bool((slower != plain).any()), market.forget_below)
+
+
+@kernel
+def _decay(
+    awareness: np.ndarray, memorable: np.ndarray, fade: bool, plain: float, slower: np.ndarray, jingles: bool, forget_below: float
+) -> None:
+    """:func:`decay_awareness` in one pass: times ``slower[f]`` for jingle listeners (when some
+    jingle is memorable) or ``plain``, then zero below ``forget_below``."""
+    firms, size = awareness.shape
+    for f in range(firms):
+        for c in range(size):
+            value = awareness[f, c]
+            if fade:
+                value *= slower[f] if jingles and memorable[f, c] else plain
+            awareness[f, c] = 0.0 if value < forget_below else value
 
 
 def expire_cold_leads(
@@ -55,8 +65,7 @@ def expire_cold_leads(
     Each lead's patience is a random draw (``state.patience``, mean ``lead_patience``); the
     cooldown that follows is drawn too (:func:`end_lead`), so cohorts of leads fall out of step.
     """
-    waiting = state.waiting_leads()
-    cold = waiting[step - state.lead_since[waiting] >= state.patience[waiting]]
+    cold = _past_patience(state.lead_of, state.being_worked, state.lead_since, state.patience, step)
     if cold.size == 0:
         return
     cold_firm = state.lead_of[cold].astype(np.int64)
@@ -66,6 +75,20 @@ def expire_cold_leads(
         release(state, cold, step + market.lead_cooldown)
     else:
         end_lead(state, cold, market, step, rng)
+
+
+@kernel
+def _past_patience(
+    lead_of: np.ndarray, being_worked: np.ndarray, lead_since: np.ndarray, patience: np.ndarray, step: int
+) -> np.ndarray:
+    """Waiting leads (in a queue, no salesperson) that have waited at least their patience, in row order."""
+    cold = np.empty(lead_of.size, dtype=np.int64)
+    found = 0
+    for c in range(lead_of.size):
+        if lead_of[c] != NOBODY and not being_worked[c] and step - lead_since[c] >= patience[c]:
+            cold[found] = c
+            found += 1
+    return cold[:found]
 
 
 def end_lead(state: ConsumerState, consumers: np.ndarray, market: MarketLike, step: int, rng: np.random.Generator) -> None:
@@ -95,40 +118,104 @@ def form_leads(
     (Gumbel noise on its logarithm), so each eligible firm is chosen with chance proportional
     to its attractiveness (a logit choice) rather than the loudest firm taking everyone.
     """
-    # Only consumers whose awareness of some firm reaches their threshold can become leads: find
-    # those first (few), then check the rest of the conditions on them alone.
-    keen = state.awareness[0] >= state.interest_threshold
-    for row in state.awareness[1:]:
-        keen |= row >= state.interest_threshold
-    keen &= state.in_market
-    passing = keen.nonzero()[0]
-    free = passing[
-        (state.customer_of[passing] == NOBODY) & (state.lead_of[passing] == NOBODY) & (state.next_lead_step[passing] <= step)
-    ]
+    qualities, acceptances = _choice_terms(state, firms, market)
+    free = _free_with_a_choice(
+        state.awareness,
+        state.interest_threshold,
+        state.reachable,
+        state.in_market,
+        state.customer_of,
+        state.lead_of,
+        state.next_lead_step,
+        step,
+    )
     if free.size == 0:
         return
-    awareness = state.awareness[:, free]
-    eligible = state.reachable[:, free] & (awareness > 0) & (awareness >= state.interest_threshold[free])
-    candidates = np.flatnonzero(eligible.any(axis=0))
-    if candidates.size == 0:
-        return
-    free, awareness, eligible = free[candidates], awareness[:, candidates], eligible[:, candidates]
-    utility = np.stack(
-        [
-            np.log(
-                awareness[f] * max(firm.quality, 1e-9) * state.price_acceptance(f, paid_price(firm), market.price_scale)[free]
-                + 1e-300
-            )
-            for f, firm in enumerate(firms)
-        ]
-    )
-    if len(firms) > 1:
-        utility += rng.gumbel(size=utility.shape)
-    utility[~eligible] = -np.inf
-    best = utility.argmax(axis=0)
+    eligible, attraction = _attraction(state.awareness, state.interest_threshold, state.reachable, qualities, acceptances, free)
+    best = _logit_choice(attraction, eligible, rng)
     state.lead_of[free] = best
     state.lead_since[free] = step
-    ledger.add_per_firm("leads_created", best.astype(np.int64))
+    ledger.add_per_firm("leads_created", best)
+
+
+def _choice_terms(state: ConsumerState, firms: Sequence[FirmLike], market: MarketLike) -> tuple[np.ndarray, np.ndarray]:
+    """Each firm's quality (at least 1e-9, so a log exists) and every consumer's acceptance of its paid price."""
+    qualities = np.array([max(firm.quality, 1e-9) for firm in firms])
+    return qualities, state.price_acceptances([paid_price(firm) for firm in firms], market.price_scale)
+
+
+def _logit_choice(attraction: np.ndarray, eligible: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each column's chosen firm: the eligible firm of highest log attraction plus Gumbel noise
+    (drawn for every firm and column, firm by firm, when there is more than one firm)."""
+    utility = np.log(attraction)
+    if utility.shape[0] > 1:
+        utility += rng.gumbel(size=utility.shape)
+    return _best_eligible(utility, eligible)
+
+
+@kernel
+def _free_with_a_choice(
+    awareness: np.ndarray,
+    threshold: np.ndarray,
+    reachable: np.ndarray,
+    in_market: np.ndarray,
+    customer_of: np.ndarray,
+    lead_of: np.ndarray,
+    next_lead_step: np.ndarray,
+    step: int,
+) -> np.ndarray:
+    """In-market consumers, nobody's lead or customer and not cooling down, with at least one
+    firm they could become a lead of (reachable, awareness above 0 and at their threshold)."""
+    free = np.empty(threshold.size, dtype=np.int64)
+    found = 0
+    for c in range(threshold.size):
+        if in_market[c] and customer_of[c] == NOBODY and lead_of[c] == NOBODY and next_lead_step[c] <= step:
+            for f in range(awareness.shape[0]):
+                level = awareness[f, c]
+                if reachable[f, c] and level > 0 and level >= threshold[c]:
+                    free[found] = c
+                    found += 1
+                    break
+    return free[:found]
+
+
+@kernel
+def _attraction(
+    awareness: np.ndarray,
+    threshold: np.ndarray,
+    reachable: np.ndarray,
+    qualities: np.ndarray,
+    acceptances: np.ndarray,
+    consumers: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each firm and listed consumer: whether the consumer could become its lead, and the
+    firm's attractiveness ``awareness x quality x price acceptance + 1e-300`` (the tiny term keeps
+    its log finite), multiplied in that order as numpy did."""
+    firms = awareness.shape[0]
+    eligible = np.empty((firms, consumers.size), dtype=np.bool_)
+    attraction = np.empty((firms, consumers.size))
+    for i in range(consumers.size):
+        c = consumers[i]
+        for f in range(firms):
+            level = awareness[f, c]
+            eligible[f, i] = reachable[f, c] and level > 0 and level >= threshold[c]
+            attraction[f, i] = level * qualities[f] * acceptances[f, c] + 1e-300
+    return eligible, attraction
+
+
+@kernel
+def _best_eligible(utility: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """Each column's first eligible row of highest utility (numpy's argmax with the ineligible at -inf)."""
+    firms, count = utility.shape
+    best = np.empty(count, dtype=np.int64)
+    for i in range(count):
+        chosen, top = 0, -np.inf if not eligible[0, i] else utility[0, i]
+        for f in range(1, firms):
+            value = utility[f, i] if eligible[f, i] else -np.inf
+            if value > top:
+                chosen, top = f, value
+        best[i] = chosen
+    return best
 
 
 def self_serve(
@@ -137,14 +224,10 @@ def self_serve(
     """Waiting leads may buy on their own, at the paid price, without a salesperson."""
     if market.self_serve_rate == 0:
         return
-    waiting = state.waiting_leads()
+    _, acceptances = _choice_terms(state, firms, market)
+    waiting, chance = _waiting_with_chance(state.lead_of, state.being_worked, acceptances, market.self_serve_rate)
     if waiting.size == 0:
         return
-    chance = np.empty(waiting.size)
-    lead_firm = state.lead_of[waiting]
-    for f, firm in enumerate(firms):
-        mine = lead_firm == f
-        chance[mine] = market.self_serve_rate * state.price_acceptance(f, paid_price(firm), market.price_scale)[waiting[mine]]
     buyers = waiting[rng.random(waiting.size) < chance]
     for f, firm in enumerate(firms):
         mine = buyers[state.lead_of[buyers] == f]
@@ -153,6 +236,22 @@ def self_serve(
             revenue = purchase(state, ledger, f, firm, mine, step, rng, market.heterogeneity)
             ledger.add("new_customers_self_serve", f, mine.size)
             ledger.add("revenue_self_serve", f, revenue)
+
+
+@kernel
+def _waiting_with_chance(
+    lead_of: np.ndarray, being_worked: np.ndarray, acceptances: np.ndarray, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Waiting leads in row order, and each one's chance ``rate x acceptance of its firm's price``."""
+    waiting = np.empty(lead_of.size, dtype=np.int64)
+    chance = np.empty(lead_of.size)
+    found = 0
+    for c in range(lead_of.size):
+        if lead_of[c] != NOBODY and not being_worked[c]:
+            waiting[found] = c
+            chance[found] = rate * acceptances[lead_of[c], c]
+            found += 1
+    return waiting[:found], chance[:found]
 
 
 def purchase(
@@ -266,21 +365,10 @@ def switch_leads(
     if again.size == 0:
         return
     current = state.lead_of[again].astype(np.int64)
-    awareness = state.awareness[:, again]
-    eligible = state.reachable[:, again] & (awareness > 0) & (awareness >= state.interest_threshold[again])
+    qualities, acceptances = _choice_terms(state, firms, market)
+    eligible, attraction = _attraction(state.awareness, state.interest_threshold, state.reachable, qualities, acceptances, again)
     eligible[current, np.arange(again.size)] = True
-    utility = np.stack(
-        [
-            np.log(
-                awareness[f] * max(firm.quality, 1e-9) * state.price_acceptance(f, paid_price(firm), market.price_scale)[again]
-                + 1e-300
-            )
-            for f, firm in enumerate(firms)
-        ]
-    )
-    utility += rng.gumbel(size=utility.shape)
-    utility[~eligible] = -np.inf
-    best = utility.argmax(axis=0)
+    best = _logit_choice(attraction, eligible, rng)
     moved = best != current
     if not moved.any():
         return

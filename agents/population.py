@@ -10,10 +10,13 @@ true by construction instead of by bookkeeping.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.protocols import MarketLike, ScenarioLike
+from funnelsim.compiled import kernel
 
 NOBODY = -1
 
@@ -96,20 +99,27 @@ class ConsumerState:
         # whenever a lead ends (funnel.end_lead), so every lead waits a fresh random time.
         self.patience = draw_delays(market.lead_patience, market.delay_cv, n, rng, minimum=1)
         self.willingness_to_pay.flags.writeable = False  # fixed: price_acceptance keeps what it computes from it
-        self._acceptance: dict[int, tuple[tuple[float, float], np.ndarray]] = {}
+        self._acceptance = np.empty((firms, n))  # row f: every consumer's acceptance of firm f's price
+        self._acceptance_of: list[tuple[float, float] | None] = [None] * firms  # the (price, scale) of each row
 
     def price_acceptance(self, firm_index: int, price: float, scale: float) -> np.ndarray:
         """Every consumer's chance to accept ``price`` from firm ``firm_index`` (:func:`acceptance`).
 
-        Willingness to pay is fixed, so the (firms, n) chances are computed once per price and
-        scale and kept: the rules that need them index them instead of taking an exponential for
-        every lead on every step. A price changed mid-run (the live page's levers) is seen at once.
+        Willingness to pay is fixed, so the chances are computed once per price and scale and
+        kept: the rules that need them index them instead of taking an exponential for every lead
+        on every step. A price changed mid-run (the live page's levers) is seen at once.
         """
         key = (float(price), float(scale))
-        kept = self._acceptance.get(firm_index)
-        if kept is None or kept[0] != key:
-            kept = self._acceptance[firm_index] = (key, acceptance(price, self.willingness_to_pay, scale))
-        return kept[1]
+        if self._acceptance_of[firm_index] != key:
+            self._acceptance[firm_index] = acceptance(price, self.willingness_to_pay, scale)
+            self._acceptance_of[firm_index] = key
+        return self._acceptance[firm_index]
+
+    def price_acceptances(self, prices: Sequence[float], scale: float) -> np.ndarray:
+        """(firms, n) :meth:`price_acceptance` of every firm, ``prices[f]`` being firm f's price."""
+        for firm_index, price in enumerate(prices):
+            self.price_acceptance(firm_index, price, scale)
+        return self._acceptance
 
     # ----------------------------------------------------------------------------------------
     def raise_awareness(self, firm_index: int, consumers: np.ndarray, lift: float, distinct: bool = False) -> None:
@@ -149,9 +159,7 @@ class ConsumerState:
 
     def waiting_leads(self) -> np.ndarray:
         """Consumers in a lead queue and not yet with a salesperson."""
-        # The leads first (few), then those of them not being worked: the same rows in order.
-        leads = np.flatnonzero(self.lead_of != NOBODY)
-        return leads[~self.being_worked[leads]]
+        return _waiting(self.lead_of, self.being_worked)
 
     def stage_of(self, firm_index: int) -> np.ndarray:
         """Stage code of every consumer relative to firm ``firm_index`` (see :data:`STAGE_NAMES`)."""
@@ -195,6 +203,18 @@ class ConsumerState:
             "rival_customers": customers_idx.size - customers,
         }
         return counts, worked
+
+
+@kernel
+def _waiting(lead_of: np.ndarray, being_worked: np.ndarray) -> np.ndarray:
+    """Rows in a lead queue and not being worked, in order."""
+    waiting = np.empty(lead_of.size, dtype=np.int64)
+    found = 0
+    for c in range(lead_of.size):
+        if lead_of[c] != NOBODY and not being_worked[c]:
+            waiting[found] = c
+            found += 1
+    return waiting[:found]
 
 
 def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

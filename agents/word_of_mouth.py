@@ -12,24 +12,38 @@ from __future__ import annotations
 
 import numpy as np
 
-from funnelsim.agents.population import NOBODY, ConsumerState
+from funnelsim.agents.population import ConsumerState
 from funnelsim.agents.protocols import NetworkLike, WordOfMouthLike
+from funnelsim.compiled import kernel
 
 
 def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:
     """(firms, n) matrix of how strongly each consumer talks about each firm.
 
-    One row per firm, the layout of the awareness it comes from; customers, a small minority,
-    are patched in by index rather than by a mask.
+    One row per firm, the layout of the awareness it comes from: ``awareness x aware_weight``, or
+    the satisfaction for the firm a consumer is a customer of, times the consumer's talkativeness.
     """
-    strength = state.awareness * aware_weight
-    customers = np.flatnonzero(state.customer_of != NOBODY)
-    strength[state.customer_of[customers], customers] = state.satisfaction[customers]
-    strength *= state.talkativeness
+    return _talk_strength(state.awareness, aware_weight, state.customer_of, state.satisfaction, state.talkativeness)
+
+
+@kernel
+def _talk_strength(
+    awareness: np.ndarray, aware_weight: float, customer_of: np.ndarray, satisfaction: np.ndarray, talkativeness: np.ndarray
+) -> np.ndarray:
+    """:func:`talk_strength` in one pass: (awareness x weight, or satisfaction) x talkativeness,
+    the two products numpy took in that order."""
+    firms, size = awareness.shape
+    strength = np.empty((firms, size))
+    for f in range(firms):
+        for c in range(size):
+            value = satisfaction[c] if customer_of[c] == f else awareness[f, c] * aware_weight
+            strength[f, c] = value * talkativeness[c]
     return strength
 
 
-def hearing_chance(exposure: np.ndarray, network: NetworkLike, settings: WordOfMouthLike, susceptibility: np.ndarray) -> np.ndarray:
+def hearing_chance(
+    exposure: np.ndarray, network: NetworkLike, settings: WordOfMouthLike, susceptibility: np.ndarray
+) -> np.ndarray:
     """Chance of hearing for (n, firms) exposure."""
     if settings.form == "contagion":
         if settings.beta >= 1.0:
@@ -63,19 +77,30 @@ def hearers(
         heard = np.flatnonzero(draws < hearing_chance(exposure.T, network, settings, susceptibility))
         return np.divmod(heard, firms)
     log_keep = np.log1p(-settings.beta)
-    bound = exposure * (-log_keep * (1.0 + _BOUND_MARGIN))
-    bound *= susceptibility
-    # Candidates firm by firm: a strided column of the draws against a contiguous row of the
-    # bound is several times cheaper than numpy's nonzero over a (firms, n) comparison.
-    found = [np.flatnonzero(draws[:, f] < bound[f]) for f in range(firms)]
-    firm_index = np.repeat(np.arange(firms), [rows.size for rows in found])
-    consumer = np.concatenate(found)
+    consumer, firm_index = _below_bound(draws, exposure, susceptibility, -log_keep * (1.0 + _BOUND_MARGIN))
     # The exact chance, computed as hearing_chance does, for the few candidates only.
     chance = -np.expm1(exposure[firm_index, consumer] * log_keep) * susceptibility[consumer]
     kept = draws[consumer, firm_index] < chance
-    consumer, firm_index = consumer[kept], firm_index[kept]
-    order = np.argsort(consumer * firms + firm_index, kind="stable")
-    return consumer[order], firm_index[order]
+    return consumer[kept], firm_index[kept]
+
+
+@kernel
+def _below_bound(
+    draws: np.ndarray, exposure: np.ndarray, susceptibility: np.ndarray, rate: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(consumer, firm) pairs, by consumer then firm, whose draw is below the linear bound
+    ``exposure x rate x susceptibility`` (multiplied in that order, as numpy did)."""
+    size, firms = draws.shape
+    consumer = np.empty(size * firms, dtype=np.int64)
+    firm_index = np.empty(size * firms, dtype=np.int64)
+    found = 0
+    for c in range(size):
+        for f in range(firms):
+            if draws[c, f] < exposure[f, c] * rate * susceptibility[c]:
+                consumer[found] = c
+                firm_index[found] = f
+                found += 1
+    return consumer[:found], firm_index[:found]
 
 
 def spread(state: ConsumerState, network: NetworkLike, settings: WordOfMouthLike, rng: np.random.Generator) -> np.ndarray:
@@ -84,14 +109,16 @@ def spread(state: ConsumerState, network: NetworkLike, settings: WordOfMouthLike
         return np.zeros(state.firms, dtype=np.int64)
     exposure = network.exposure_of_rows(talk_strength(state, settings.aware_weight))
     listener, firm_of = hearers(exposure, network, settings, state.susceptibility, rng)
-    # Each (firm, consumer) pair is heard at most once, so one flat update serves every firm.
-    if state.awareness.flags.c_contiguous:  # then reshape gives a view, not a copy
-        flat = state.awareness.reshape(-1)
-        heard = firm_of * state.size + listener
-        flat[heard] += settings.lift * (1.0 - flat[heard])
-    else:  # an awareness array that is not one block (assigned from outside): firm by firm
-        for firm_index in range(state.firms):
-            listeners = listener[firm_of == firm_index]
-            row = state.awareness[firm_index]
-            row[listeners] += settings.lift * (1.0 - row[listeners])
-    return np.bincount(firm_of, minlength=state.firms)
+    return _raise_heard(state.awareness, listener, firm_of, settings.lift)
+
+
+@kernel
+def _raise_heard(awareness: np.ndarray, listener: np.ndarray, firm_of: np.ndarray, lift: float) -> np.ndarray:
+    """a <- a + lift (1 - a) for each (listener, firm) pair (each pair at most once); returns how
+    many heard about each firm."""
+    heard = np.zeros(awareness.shape[0], dtype=np.int64)
+    for i in range(listener.size):
+        f, c = firm_of[i], listener[i]
+        awareness[f, c] += lift * (1.0 - awareness[f, c])
+        heard[f] += 1
+    return heard

@@ -19,6 +19,7 @@ import networkx as nx
 import numpy as np
 import scipy.sparse as sp
 
+from funnelsim.compiled import kernel
 from funnelsim.model.scenario import NetworkSettings
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ class SparseNetwork:
         self.adjacency = adjacency
         self.size = adjacency.shape[0]
         self.degree = np.diff(adjacency.indptr).astype(np.float64)
+        # 0/1 weights (every builder's): the compiled product can add the neighbours' weights as they are.
+        self._zero_one = bool((adjacency.data == 1.0).all())
         # Each consumer's community (all 0 but in a stochastic block model): what community targeting aims at.
         self.community_of = community_of if community_of is not None else np.zeros(self.size, dtype=np.int16)
 
@@ -50,12 +53,22 @@ class SparseNetwork:
     def exposure_of_rows(self, weights: np.ndarray) -> np.ndarray:
         """:meth:`exposure` for (k, n) weights, one row per quantity, giving (k, n).
 
-        One sparse product per row: scipy's single-vector kernel is much faster than its
-        multi-vector one (about 1.7 x here for two rows), and the sums are the same, term for term.
+        Rows two at a time through one compiled pass over the adjacency
+        (:func:`_pair_times_adjacency`), equal bit for bit to scipy's product of each row; a matrix
+        with weights other than 0 and 1 (built by hand) goes through scipy.
         """
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
         result = np.empty(weights.shape)
-        for row, values in zip(result, weights):
-            row[:] = self.adjacency @ values
+        if not self._zero_one:
+            for row, values in zip(result, weights):
+                row[:] = self.adjacency @ values
+            return result
+        indptr, indices = self.adjacency.indptr, self.adjacency.indices
+        for r in range(0, weights.shape[0] - 1, 2):
+            _pair_times_adjacency(indptr, indices, weights[r], weights[r + 1], result[r], result[r + 1])
+        if weights.shape[0] % 2:  # the odd row out, paired with itself
+            spare = np.empty(self.size)
+            _pair_times_adjacency(indptr, indices, weights[-1], weights[-1], result[-1], spare)
         return result
 
     def neighbour_pairs(self, sources: np.ndarray, chance: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -75,6 +88,50 @@ class SparseNetwork:
 
     def to_networkx(self) -> nx.Graph:
         return nx.from_scipy_sparse_array(self.adjacency)
+
+
+@kernel
+def _pair_times_adjacency(
+    indptr: np.ndarray, indices: np.ndarray, first: np.ndarray, second: np.ndarray, out_first: np.ndarray, out_second: np.ndarray
+) -> None:
+    """A @ first and A @ second for a 0/1 CSR matrix A, into ``out_first`` and ``out_second``.
+
+    Each sum starts at 0 and adds the neighbours' weights in the order of the row's entries, as
+    scipy's csr_matvec does (times a weight of exactly 1.0), so every value equals scipy's product
+    bit for bit. The cost of a product is the chain of dependent additions, not memory: two
+    weight vectors and two rows at a time give four independent chains, about 1.5 times faster
+    than two of scipy's products.
+    """
+    size = indptr.size - 1
+    paired = size - size % 2
+    for i in range(0, paired, 2):
+        a0 = 0.0
+        b0 = 0.0
+        a1 = 0.0
+        b1 = 0.0
+        start0, start1, end1 = indptr[i], indptr[i + 1], indptr[i + 2]
+        common = min(start1 - start0, end1 - start1)
+        for m in range(common):
+            c0 = indices[start0 + m]
+            c1 = indices[start1 + m]
+            a0 += first[c0]
+            b0 += second[c0]
+            a1 += first[c1]
+            b1 += second[c1]
+        for j in range(start0 + common, start1):
+            a0 += first[indices[j]]
+            b0 += second[indices[j]]
+        for j in range(start1 + common, end1):
+            a1 += first[indices[j]]
+            b1 += second[indices[j]]
+        out_first[i], out_second[i], out_first[i + 1], out_second[i + 1] = a0, b0, a1, b1
+    for i in range(paired, size):
+        a0 = 0.0
+        b0 = 0.0
+        for j in range(indptr[i], indptr[i + 1]):
+            a0 += first[indices[j]]
+            b0 += second[indices[j]]
+        out_first[i], out_second[i] = a0, b0
 
 
 class CompleteNetwork:
@@ -441,9 +498,7 @@ def _distinct_pairs(consumers: int, count: int, rng: np.random.Generator) -> tup
     return _sample_pairs(consumers, consumers, count, rng, within=True)
 
 
-def _sample_pairs(
-    rows: int, cols: int, count: int, rng: np.random.Generator, within: bool
-) -> tuple[np.ndarray, np.ndarray]:
+def _sample_pairs(rows: int, cols: int, count: int, rng: np.random.Generator, within: bool) -> tuple[np.ndarray, np.ndarray]:
     """``count`` distinct pairs, uniformly among all sets of that many.
 
     ``within``: unordered pairs (i, j), i < j, of ``rows`` items; otherwise every (i, j) with
