@@ -73,18 +73,9 @@ class SparseNetwork:
 
     def neighbour_pairs(self, sources: np.ndarray, chance: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """Each edge out of ``sources`` kept with ``chance``: returns (source, neighbour) arrays."""
-        indptr, indices = self.adjacency.indptr, self.adjacency.indices
-        starts, ends = indptr[sources], indptr[sources + 1]
-        counts = ends - starts
-        if counts.sum() == 0:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty
-        owner = np.repeat(sources, counts)
-        # Positions of each source's neighbours inside `indices`, without a Python loop.
-        offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-        neighbours = indices[np.repeat(starts, counts) + offsets]
+        owner, neighbours = _edges_out_of(self.adjacency.indptr, self.adjacency.indices, sources)
         keep = rng.random(neighbours.size) < chance
-        return owner[keep], neighbours[keep].astype(np.int64)
+        return owner[keep], neighbours[keep]
 
     def to_networkx(self) -> nx.Graph:
         return nx.from_scipy_sparse_array(self.adjacency)
@@ -132,6 +123,24 @@ def _pair_times_adjacency(
             a0 += first[indices[j]]
             b0 += second[indices[j]]
         out_first[i], out_second[i] = a0, b0
+
+
+@kernel
+def _edges_out_of(indptr: np.ndarray, indices: np.ndarray, sources: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (source, neighbour) pair of the listed sources, source by source, each source's
+    neighbours in the order of its CSR row."""
+    count = 0
+    for source in sources:
+        count += indptr[source + 1] - indptr[source]
+    owner = np.empty(count, dtype=sources.dtype)
+    neighbours = np.empty(count, dtype=np.int64)
+    at = 0
+    for source in sources:
+        for j in range(indptr[source], indptr[source + 1]):
+            owner[at] = source
+            neighbours[at] = indices[j]
+            at += 1
+    return owner, neighbours
 
 
 class CompleteNetwork:

@@ -15,7 +15,7 @@ VENV=${LOWEST_VENV:-.venv-lowest}
 "$PYTHON" -m uv pip install --quiet --python "$VENV/bin/python" --resolution lowest-direct -e ".[test]"
 echo "== lowest allowed versions:"
 "$PYTHON" -m uv pip list --python "$VENV/bin/python" 2>/dev/null \
-    | grep -iE '^(mesa|numpy|scipy|networkx|matplotlib|pandas|pyarrow|pydantic|salib|duckdb|optuna|pyabc) ' \
+    | grep -iE '^(mesa|numpy|numba|scipy|networkx|matplotlib|pandas|pyarrow|pydantic|salib|duckdb|optuna|pyabc) ' \
     | tr -s ' ' | paste -sd ',' -
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
     tests/test_scenario.py tests/test_engine.py tests/test_mechanisms.py tests/test_network.py \
