@@ -73,7 +73,9 @@ def hearers(
     """
     firms, size = exposure.shape
     draws = rng.random((size, firms))  # drawn consumer by consumer: row c holds consumer c's draws
-    if settings.form != "contagion" or settings.beta >= 1.0:
+    if settings.form == "fraction":
+        return _hear_fraction(draws, exposure, network.degree, susceptibility, settings.beta)
+    if settings.beta >= 1.0:
         heard = np.flatnonzero(draws < hearing_chance(exposure.T, network, settings, susceptibility))
         return np.divmod(heard, firms)
     log_keep = np.log1p(-settings.beta)
@@ -82,6 +84,28 @@ def hearers(
     chance = -np.expm1(exposure[firm_index, consumer] * log_keep) * susceptibility[consumer]
     kept = draws[consumer, firm_index] < chance
     return consumer[kept], firm_index[kept]
+
+
+@kernel
+def _hear_fraction(
+    draws: np.ndarray, exposure: np.ndarray, degree: np.ndarray, susceptibility: np.ndarray, beta: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(consumer, firm) pairs, by consumer then firm, whose draw is below the fraction form's
+    chance ``min(1, beta x exposure / max(degree, 1)) x susceptibility``, computed as
+    :func:`hearing_chance` computes it."""
+    size, firms = draws.shape
+    consumer = np.empty(size * firms, dtype=np.int64)
+    firm_index = np.empty(size * firms, dtype=np.int64)
+    found = 0
+    for c in range(size):
+        links = max(degree[c], 1.0)
+        for f in range(firms):
+            share = beta * exposure[f, c] / links
+            if draws[c, f] < min(1.0, share) * susceptibility[c]:
+                consumer[found] = c
+                firm_index[found] = f
+                found += 1
+    return consumer[:found], firm_index[:found]
 
 
 @kernel
