@@ -17,6 +17,8 @@ echo "== lowest allowed versions:"
 "$PYTHON" -m uv pip list --python "$VENV/bin/python" 2>/dev/null \
     | grep -iE '^(mesa|numpy|numba|scipy|networkx|matplotlib|pandas|pyarrow|pydantic|salib|duckdb|optuna|pyabc) ' \
     | tr -s ' ' | paste -sd ',' -
+# numba caches compiled loops beside the sources; this environment's older numba keeps its own.
+export NUMBA_CACHE_DIR="$VENV/numba-cache"
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
     tests/test_scenario.py tests/test_engine.py tests/test_mechanisms.py tests/test_network.py \
     tests/test_results.py tests/test_expressions.py tests/test_competition.py "$@"
