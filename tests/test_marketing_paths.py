@@ -1,0 +1,92 @@
+"""Marketing's compiled paths give exactly what the plain array rules give: awareness raised and
+touches recorded for everyone a channel reaches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from funnelsim import MarketModel
+
+
+@pytest.fixture
+def state(small_baseline):
+    state = MarketModel(small_baseline(consumers=300), rng=2, consumer_agents=False).consumers
+    state.awareness[:] = np.random.default_rng(6).random(state.awareness.shape)
+    return state
+
+
+def plain_raise(awareness: np.ndarray, consumers: np.ndarray, lift: float) -> np.ndarray:
+    """The rule as array operations: 1 - (1 - a) (1 - lift) ** times, per distinct consumer."""
+    hit, times = np.unique(consumers, return_counts=True)
+    expected = awareness.copy()
+    remaining = 1.0 - lift if times.max() == 1 else (1.0 - lift) ** times
+    expected[hit] = 1.0 - (1.0 - expected[hit]) * remaining
+    return expected
+
+
+def test_a_consumer_listed_many_times_compounds_every_listing(state):
+    # 40 listings of consumer 7 (more than the 16 powers kept at first), 3 of 8, 1 of 9.
+    reached = np.random.default_rng(1).permutation(np.array([7] * 40 + [8] * 3 + [9]))
+    before = state.awareness.copy()
+    expected = plain_raise(before[0], reached, 0.05)
+    state.raise_awareness(0, reached, 0.05)
+    assert np.array_equal(state.awareness[0], expected)
+    assert state.awareness[0, 7] == pytest.approx(1.0 - (1.0 - before[0, 7]) * 0.95**40, rel=1e-14)
+    others = np.setdiff1d(np.arange(300), [7, 8, 9])
+    assert np.array_equal(state.awareness[0, others], before[0, others])
+    assert np.array_equal(state.awareness[1], before[1])
+
+
+def test_raising_twice_by_a_lift_is_listing_twice(state):
+    once_each = state.awareness[0].copy()
+    state.raise_awareness(0, np.array([4, 4]), 0.3)
+    twice = state.awareness[0, 4]
+    assert twice == pytest.approx(1.0 - (1.0 - once_each[4]) * 0.7 * 0.7, rel=1e-15)
+
+
+def test_touch_keeps_the_first_channel_and_replaces_the_last(state):
+    before = state.awareness.copy()
+    state.touch(1, np.array([3, 5, 5]), channel_code=2, step=4)
+    state.touch(1, np.array([5, 6]), channel_code=3, step=9)
+    assert state.first_touch[1, [3, 5, 6]].tolist() == [2, 2, 3]
+    assert state.first_touch_step[1, [3, 5, 6]].tolist() == [4, 4, 9]
+    assert state.last_touch[1, [3, 5, 6]].tolist() == [2, 3, 3]
+    assert state.last_touch_step[1, [3, 5, 6]].tolist() == [4, 9, 9]
+    assert np.count_nonzero(state.first_touch) == 3 and np.count_nonzero(state.last_touch) == 3
+    assert np.array_equal(state.awareness, before)  # a touch raises no awareness
+
+
+@pytest.mark.parametrize("distinct", [False, True])
+def test_reach_is_raise_awareness_then_touch(state, distinct):
+    rng = np.random.default_rng(3)
+    reached = rng.choice(300, 80, replace=False) if distinct else rng.integers(0, 300, 200)
+    apart = {
+        name: getattr(state, name).copy()
+        for name in ("awareness", "first_touch", "first_touch_step", "last_touch", "last_touch_step")
+    }
+    state.touch(0, np.array([11, 12]), channel_code=1, step=2)  # some consumers touched before
+    before = {name: getattr(state, name).copy() for name in apart}
+    state.raise_awareness(0, reached, 0.2, distinct)
+    state.touch(0, reached, 4, 7)
+    apart = {name: getattr(state, name).copy() for name in apart}
+    for name, values in before.items():
+        getattr(state, name)[:] = values
+    state.reach(0, reached, 0.2, distinct, channel_code=4, step=7)
+    for name, values in apart.items():
+        assert np.array_equal(getattr(state, name), values), name
+
+
+def test_a_lift_of_zero_raises_nothing_but_reach_still_touches(state):
+    before = state.awareness.copy()
+    state.reach(0, np.array([1, 2, 2]), 0.0, channel_code=3, step=5)
+    assert np.array_equal(state.awareness, before)
+    assert state.last_touch[0, [1, 2]].tolist() == [3, 3]
+
+
+def test_an_index_outside_the_consumers_is_an_error_and_changes_nothing(state):
+    before = state.awareness.copy()
+    for bad in (np.array([1, 300]), np.array([-1, 2])):
+        with pytest.raises(IndexError, match="out of range"):
+            state.reach(0, bad, 0.5, channel_code=1, step=1)
+    assert np.array_equal(state.awareness, before) and not state.first_touch.any()
