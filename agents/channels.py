@@ -15,6 +15,7 @@ import numpy as np
 
 from funnelsim.agents.population import ConsumerState
 from funnelsim.agents.protocols import FirmLike
+from funnelsim.agents.sampling import choice_without_replacement
 
 
 @dataclass
@@ -68,9 +69,9 @@ def poisson_reach(impressions: float, audience: Audience, rng: np.random.Generat
         return np.empty(0, dtype=np.int64)
     count = rng.binomial(audience.size, -np.expm1(-impressions / audience.size))
     if audience.members is not None:
-        return rng.choice(audience.members, size=count, replace=False)
+        return choice_without_replacement(rng, audience.members, count)
     if audience.weights is None:
-        return rng.choice(audience.size, size=count, replace=False)
+        return choice_without_replacement(rng, audience.size, count)
     count = min(count, int(np.count_nonzero(audience.weights)))
     return rng.choice(audience.size, size=count, replace=False, p=audience.weights)
 
@@ -88,7 +89,7 @@ def email(spend: float, ctx: ChannelContext) -> Reach:
         return Reach(0.0, contacts[:0], params.lift)
     affordable = contacts.size if params.cost_per_send == 0 else int(spend // params.cost_per_send)
     sends = min(affordable, contacts.size)
-    recipients = ctx.rng.choice(contacts, size=sends, replace=False)
+    recipients = choice_without_replacement(ctx.rng, contacts, sends)
     # Sending to more of the list each step tires readers: unsubscribes grow with frequency.
     frequency = sends / contacts.size
     unsubscribe = min(1.0, params.unsubscribe_rate + params.fatigue * frequency)

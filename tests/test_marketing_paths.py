@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel
+from funnelsim.agents.sampling import choice_without_replacement
 
 
 @pytest.fixture
@@ -90,3 +91,32 @@ def test_an_index_outside_the_consumers_is_an_error_and_changes_nothing(state):
         with pytest.raises(IndexError, match="out of range"):
             state.reach(0, bad, 0.5, channel_code=1, step=1)
     assert np.array_equal(state.awareness, before) and not state.first_touch.any()
+
+
+# Sizes on both sides of numpy's switch to its other algorithm (n > 10,000 and k > n // 50), the
+# whole population, nothing, and populations near 2**32 where Lemire's method rejects about a
+# third of the draws (so the sample needs more draws than it asked for first).
+SAMPLES = [(10_000, 1393), (10_000, 10_000), (10_000, 0), (1, 1), (2, 2), (7, 3), (9884, 720), (10_001, 200), (10_001, 201)]
+SAMPLES += [(60_000, 1200), (3_000_000_000, 1000), (2**32 - 1, 300)]
+
+
+@pytest.mark.parametrize(("n", "k"), SAMPLES)
+def test_a_sample_without_replacement_is_numpys_draw_for_draw(n, k):
+    for seed in range(6):
+        numpys, ours = np.random.default_rng(seed), np.random.default_rng(seed)
+        if seed % 2:  # half a 64-bit draw left over in the generator: the next 32-bit draw uses it
+            numpys.integers(5, size=1), ours.integers(5, size=1)
+        expected = numpys.choice(n, size=k, replace=False)
+        got = choice_without_replacement(ours, n, k)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+        # The generators are left in the same state: the same next 32-bit and 64-bit draws.
+        assert ours.integers(1000, size=3).tolist() == numpys.integers(1000, size=3).tolist()
+        assert ours.random() == numpys.random()
+
+
+def test_a_sample_of_an_array_is_numpys_and_bad_sizes_are_numpys_errors():
+    members = np.random.default_rng(1).permutation(5000)[:1234]
+    numpys, ours = np.random.default_rng(4), np.random.default_rng(4)
+    assert np.array_equal(choice_without_replacement(ours, members, 300), numpys.choice(members, size=300, replace=False))
+    with pytest.raises(ValueError, match="larger sample"):
+        choice_without_replacement(ours, 10, 11)
