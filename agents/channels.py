@@ -80,9 +80,14 @@ def poisson_reach(impressions: float, audience: Audience, rng: np.random.Generat
 def email(spend: float, ctx: ChannelContext) -> Reach:
     params = ctx.firm.marketing.email
     state, f = ctx.state, ctx.firm_index
+    # On the bought list, aware or a customer ever, and not unsubscribed (m > u is m & ~u for
+    # booleans): built in one buffer, a few passes over the consumers instead of one array each.
+    # (A compiled pass is no faster: writing the ~n indices out is most of the cost.)
     unsubscribed = state.unsubscribed[f]
-    found = np.empty(state.size, dtype=np.intp)
-    contacts = found[: _contacts(state.awareness[f], state.on_bought_list[f], state.ever_customer[f], unsubscribed, found)]
+    listed = state.awareness[f] > 0
+    listed |= state.on_bought_list[f]
+    listed |= state.ever_customer[f]
+    contacts = np.greater(listed, unsubscribed, out=listed).nonzero()[0]
     if contacts.size == 0 or spend <= 0:
         return Reach(0.0, contacts[:0], params.lift)
     affordable = contacts.size if params.cost_per_send == 0 else int(spend // params.cost_per_send)
@@ -99,19 +104,6 @@ def email(spend: float, ctx: ChannelContext) -> Reach:
         {"emails_sent": sends, "unsubscribes": leaving},
         distinct=True,
     )
-
-
-@kernel
-def _contacts(awareness, on_bought_list, ever_customer, unsubscribed, found):
-    """The firm's email contacts into ``found``, returning how many: in row order, everyone on the
-    bought list, aware of the firm at all or ever its customer, and not unsubscribed (the array
-    rule's ``((a > 0) | bought | ever) & ~unsubscribed``, in one pass instead of five)."""
-    count = 0
-    for i in range(awareness.size):
-        if (awareness[i] > 0.0 or on_bought_list[i] or ever_customer[i]) and not unsubscribed[i]:
-            found[count] = i
-            count += 1
-    return count
 
 
 @kernel

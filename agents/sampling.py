@@ -18,6 +18,8 @@ and takes another; r = 0 takes no draw.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from funnelsim.compiled import kernel
@@ -27,6 +29,7 @@ _TAIL_SHUFFLE_ABOVE = 10_000
 _TAIL_SHUFFLE_SHARE = 50
 _UINT32_RANGE = 2**32
 _MARK_AT_MOST = 1 << 24
+_RAW_FROM = 600  # fewer 32-bit draws are as cheap from integers() as from raw outputs
 
 
 def choice_without_replacement(rng: np.random.Generator, population: int | np.ndarray, size: int) -> np.ndarray:
@@ -39,33 +42,62 @@ def choice_without_replacement(rng: np.random.Generator, population: int | np.nd
     if size < 0 or size > n or n >= _UINT32_RANGE or (n > _TAIL_SHUFFLE_ABOVE and size > n // _TAIL_SHUFFLE_SHARE):
         return rng.choice(population, size=size, replace=False)  # numpy's errors, and its other algorithm
     # One draw per value taken (none for [0, 0], when the whole population is taken) and one per
-    # swap of the shuffle; Lemire's rejections, rare below 2**32, need more, asked for as they come.
+    # swap of the shuffle; Lemire's rejections, rare below 2**32, need more, taken as they come.
     needed = size - (size == n and size > 0) + max(size - 1, 0)
-    draws = rng.integers(_UINT32_RANGE, size=needed, dtype=np.uint32)
+    draws = uint32_draws(rng, needed)
     taken = np.empty(size, dtype=np.int64)
     # Marks for the values taken: n bytes, unless the population is too large for them (a set then).
     seen = np.zeros(n if n <= _MARK_AT_MOST else 0, dtype=np.bool_)
-    while (short := _floyd(n, size, draws, taken, seen)) > 0:
-        draws = np.concatenate([draws, rng.integers(_UINT32_RANGE, size=short, dtype=np.uint32)])
+    while _floyd(n, size, draws, taken, seen):
+        draws = np.concatenate([draws, uint32_draws(rng, 1)])
     if isinstance(population, np.ndarray):
         return population.take(taken)
     return taken
 
 
+def uint32_draws(rng: np.random.Generator, count: int) -> np.ndarray:
+    """The generator's next ``count`` 32-bit draws: ``rng.integers(2**32, size=count, dtype=np.uint32)``.
+
+    Those are the bit generator's ``next_uint32`` outputs, which every bounded integer numpy draws
+    below 2**32 is made from. numpy's default bit generator, PCG64, makes them by halving 64-bit
+    outputs, low half first, and keeps an unused high half for the next call (``has_uint32`` and
+    ``uinteger`` in its state). Many at once are cheaper as its raw 64-bit outputs, halved here,
+    with the kept half taken first and the state's kept half set as numpy would have left it.
+    """
+    bits = rng.bit_generator
+    if count < _RAW_FROM or type(bits) is not np.random.PCG64 or sys.byteorder != "little":
+        return rng.integers(_UINT32_RANGE, size=count, dtype=np.uint32)
+    before = bits.state
+    kept, kept_half = before["has_uint32"], before["uinteger"]
+    raws = bits.random_raw((count - kept + 1) // 2)
+    draws = np.empty(2 * raws.size + kept, dtype=np.uint32)
+    draws[kept:] = raws.view(np.uint32)  # low half, then high half, of each (little-endian)
+    if kept:
+        draws[0] = kept_half
+    after = bits.state
+    after["has_uint32"] = (count - kept) % 2  # an unused high half is kept for the next draw
+    after["uinteger"] = int(draws[-1])  # the last high half taken from a 64-bit output (count > 1)
+    bits.state = after
+    return draws[:count]
+
+
+_LOW = np.uint64(0xFFFFFFFF)
+
+
 @kernel
-def _bounded(draws, used, rejected, bound):
-    """Lemire's uniform on [0, bound - 1] from ``draws[used:]``, as numpy's
-    ``buffered_bounded_lemire_uint32``: (value, draws used, draws rejected); value -1 when the
-    draws ran out."""
-    while used < draws.size:
+def _lemire_rejection(draws, used, spare, m, bound):
+    """Lemire's rejection step for ``m`` = draw x ``bound`` whose low half fell below ``bound``
+    (numpy's ``buffered_bounded_lemire_uint32``): while the low half is below the threshold
+    (2**32 - bound) mod bound, take the next draw. Returns (m, draws used, spare draws left);
+    spare -1 when the draws ran out."""
+    threshold = (_LOW - (bound - np.uint64(1))) % bound
+    while (m & _LOW) < threshold:
+        if spare == 0:
+            return m, used, -1
+        spare -= 1
         m = np.uint64(draws[used]) * bound
         used += 1
-        leftover = m & np.uint64(0xFFFFFFFF)
-        # The threshold (a division) only when the cheap bound does not settle it, as numpy's.
-        if leftover >= bound or leftover >= (np.uint64(0xFFFFFFFF) - (bound - np.uint64(1))) % bound:
-            return np.int64(m >> np.uint64(32)), used, rejected
-        rejected += 1
-    return np.int64(-1), used, rejected
+    return m, used, spare
 
 
 @kernel
@@ -74,9 +106,14 @@ def _floyd(n, size, draws, taken, seen):
     the 32-bit ``draws``. ``seen`` marks the values taken: n zeros (zeroed again on return), or
     an empty array for a hash set of them (numpy's, for a population too large to mark).
 
-    Returns 0, or, when the draws ran out (rejections took some), how many were rejected: at
-    least that many more are needed, and the call is made again with them."""
-    used, rejected, filled = 0, 0, 0
+    Each uniform on [0, r] is Lemire's: the high half of draw x (r + 1), unless the low half falls
+    below the threshold (rare: at most (r + 1) / 2**32 of draws), when another draw is taken.
+    Returns 0; or 1 when a rejection needed more draws than given: the call is then made again
+    with one more draw (rejections are rare, and no draw may be taken that numpy would not take).
+    """
+    # Draws beyond one per value taken (none for [0, 0]) and one per swap: for rejections.
+    spare = draws.size - (size - (size == n and size > 0) + max(size - 1, 0))
+    used, filled = 0, 0
     marking = seen.size > 0
     # Otherwise a set of taken values: open addressing over a power of two >= 1.2 x size, as numpy's.
     mask = np.uint64(max(int(1.2 * size), 1))
@@ -86,9 +123,14 @@ def _floyd(n, size, draws, taken, seen):
     for j in range(n - size, n):
         v = 0  # uniform on [0, j]: no draw when j is 0
         if j > 0:
-            v, used, rejected = _bounded(draws, used, rejected, np.uint64(j) + np.uint64(1))
-            if v < 0:
-                break
+            bound = np.uint64(j) + np.uint64(1)
+            m = np.uint64(draws[used]) * bound
+            used += 1
+            if (m & _LOW) < bound:
+                m, used, spare = _lemire_rejection(draws, used, spare, m, bound)
+                if spare < 0:
+                    break
+            v = np.int64(m >> np.uint64(32))
         if marking:
             pick = j if seen[v] else v  # v taken before: take j, which no earlier step could take
             seen[pick] = True
@@ -109,10 +151,15 @@ def _floyd(n, size, draws, taken, seen):
         for i in range(filled):
             seen[taken[i]] = False
     if filled < size:
-        return max(rejected, 1)
+        return 1
     for i in range(size - 1, 0, -1):
-        k, used, rejected = _bounded(draws, used, rejected, np.uint64(i) + np.uint64(1))
-        if k < 0:
-            return max(rejected, 1)
+        bound = np.uint64(i) + np.uint64(1)
+        m = np.uint64(draws[used]) * bound
+        used += 1
+        if (m & _LOW) < bound:
+            m, used, spare = _lemire_rejection(draws, used, spare, m, bound)
+            if spare < 0:
+                return 1
+        k = np.int64(m >> np.uint64(32))
         taken[i], taken[k] = taken[k], taken[i]
     return 0

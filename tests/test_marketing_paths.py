@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel
-from funnelsim.agents.sampling import choice_without_replacement
+from funnelsim.agents.sampling import choice_without_replacement, uint32_draws
 
 
 @pytest.fixture
@@ -120,3 +120,15 @@ def test_a_sample_of_an_array_is_numpys_and_bad_sizes_are_numpys_errors():
     assert np.array_equal(choice_without_replacement(ours, members, 300), numpys.choice(members, size=300, replace=False))
     with pytest.raises(ValueError, match="larger sample"):
         choice_without_replacement(ours, 10, 11)
+
+
+@pytest.mark.parametrize("count", [0, 1, 599, 600, 601, 2786])
+@pytest.mark.parametrize("kept_half", [False, True])
+def test_32_bit_draws_are_numpys_and_leave_the_generator_as_numpy_would(count, kept_half):
+    numpys, ours = np.random.default_rng(12), np.random.default_rng(12)
+    if kept_half:  # one 32-bit draw made: the generator keeps the other half of a 64-bit output
+        numpys.integers(9, size=1), ours.integers(9, size=1)
+    expected = numpys.integers(2**32, size=count, dtype=np.uint32)
+    got = uint32_draws(ours, count)
+    assert got.dtype == expected.dtype and np.array_equal(got, expected)
+    assert ours.bit_generator.state == numpys.bit_generator.state
