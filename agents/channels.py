@@ -15,7 +15,7 @@ import numpy as np
 
 from funnelsim.agents.population import ConsumerState
 from funnelsim.agents.protocols import FirmLike
-from funnelsim.agents.sampling import choice_without_replacement
+from funnelsim.agents.sampling import choice_without_replacement, uniform_picks
 from funnelsim.compiled import kernel
 
 
@@ -134,10 +134,9 @@ def _readers(count: int, in_market_bias: float, ctx: ChannelContext) -> np.ndarr
     total = weight_in + outside.size
     if count == 0 or total == 0:
         return np.empty(0, dtype=np.int64)
-    from_inside = ctx.rng.binomial(count, weight_in / total)
-    picks_in = inside[ctx.rng.integers(0, inside.size, from_inside)] if inside.size else inside[:0]
-    picks_out = outside[ctx.rng.integers(0, outside.size, count - from_inside)] if outside.size else outside[:0]
-    return np.concatenate([picks_in, picks_out])
+    from_inside = int(ctx.rng.binomial(count, weight_in / total))
+    # inside[integers(0, inside.size, from_inside)], then outside[...] for the rest: one batch of draws.
+    return uniform_picks(ctx.rng, inside, from_inside, outside, count - from_inside)
 
 
 def media(spend: float, ctx: ChannelContext) -> Reach:

@@ -163,3 +163,49 @@ def _floyd(n, size, draws, taken, seen):
         k = np.int64(m >> np.uint64(32))
         taken[i], taken[k] = taken[k], taken[i]
     return 0
+
+
+def uniform_picks(
+    rng: np.random.Generator, first: np.ndarray, first_count: int, second: np.ndarray, second_count: int
+) -> np.ndarray:
+    """``first_count`` elements of ``first`` and then ``second_count`` of ``second``, each drawn
+    uniformly with replacement: ``np.concatenate([first[rng.integers(0, first.size, first_count)],
+    second[rng.integers(0, second.size, second_count)]])``, the same draws, from one batch.
+
+    ``rng.integers(0, m, k)`` for m < 2**32 makes each of its k numbers by Lemire's method from
+    the 32-bit draws (none when m is 1), so the two calls take one run of 32-bit draws.
+    """
+    for pool, count in ((first, first_count), (second, second_count)):
+        if count and (pool.size == 0 or pool.size >= _UINT32_RANGE):
+            return np.concatenate(
+                [first[rng.integers(0, first.size, first_count)], second[rng.integers(0, second.size, second_count)]]
+            )
+    needed = (first_count if first.size > 1 else 0) + (second_count if second.size > 1 else 0)
+    draws = uint32_draws(rng, needed)
+    picks = np.empty(first_count + second_count, dtype=np.result_type(first, second))
+    while _uniform_picks(first, first_count, second, draws, picks):
+        draws = np.concatenate([draws, uint32_draws(rng, 1)])
+    return picks
+
+
+@kernel
+def _uniform_picks(first, first_count, second, draws, picks):
+    """Fill ``picks`` with ``first_count`` uniform picks from ``first``, then the rest from
+    ``second``, by Lemire's method on ``draws`` as numpy's ``integers``; returns 0, or 1 when a
+    rejection needed one more draw than given (see :func:`_floyd`)."""
+    spare = draws.size - ((first_count if first.size > 1 else 0) + ((picks.size - first_count) if second.size > 1 else 0))
+    used = 0
+    for i in range(picks.size):
+        pool = first if i < first_count else second
+        k = 0
+        if pool.size > 1:
+            bound = np.uint64(pool.size)
+            m = np.uint64(draws[used]) * bound
+            used += 1
+            if (m & _LOW) < bound:
+                m, used, spare = _lemire_rejection(draws, used, spare, m, bound)
+                if spare < 0:
+                    return 1
+            k = np.int64(m >> np.uint64(32))
+        picks[i] = pool[k]
+    return 0

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel
-from funnelsim.agents.sampling import choice_without_replacement, uint32_draws
+from funnelsim.agents.sampling import choice_without_replacement, uint32_draws, uniform_picks
 
 
 @pytest.fixture
@@ -132,3 +132,30 @@ def test_32_bit_draws_are_numpys_and_leave_the_generator_as_numpy_would(count, k
     got = uint32_draws(ours, count)
     assert got.dtype == expected.dtype and np.array_equal(got, expected)
     assert ours.bit_generator.state == numpys.bit_generator.state
+
+
+@pytest.mark.parametrize(
+    ("first_size", "second_size", "first_count", "second_count"),
+    [
+        (3000, 7000, 40, 10),
+        (3000, 7000, 400, 300),
+        (1, 7000, 5, 5),
+        (3000, 1, 5, 5),
+        (0, 10, 0, 4),
+        (10, 0, 4, 0),
+        (50, 50, 0, 0),
+    ],
+)
+def test_uniform_picks_from_two_pools_are_numpys_two_integers_calls(first_size, second_size, first_count, second_count):
+    """Blog readers: picks inside the market, then outside it (a pool of one takes no draw)."""
+    first, second = np.arange(first_size) * 2, np.arange(second_size) * 2 + 1
+    for seed in range(4):
+        numpys, ours = np.random.default_rng(seed), np.random.default_rng(seed)
+        if seed % 2:
+            numpys.integers(5, size=1), ours.integers(5, size=1)
+        picks_first = first[numpys.integers(0, first.size, first_count)] if first.size else first[:0]
+        picks_second = second[numpys.integers(0, second.size, second_count)] if second.size else second[:0]
+        expected = np.concatenate([picks_first, picks_second])
+        got = uniform_picks(ours, first, first_count, second, second_count)
+        assert got.dtype == expected.dtype and np.array_equal(got, expected)
+        assert ours.bit_generator.state == numpys.bit_generator.state
