@@ -146,12 +146,14 @@ class ConsumerState:
         lift = lift if lift > 0.0 else 0.0
         powers = self._lift_powers(lift, 2) if lift and not distinct else _NO_POWERS
         touching, code = channel_code is not None, channel_code or 0
+        # The (firms, n) arrays and the firm, not row views: a view costs more than the row's work.
         args = (
-            self.awareness[firm_index],
-            self.first_touch[firm_index],
-            self.first_touch_step[firm_index],
-            self.last_touch[firm_index],
-            self.last_touch_step[firm_index],
+            self.awareness,
+            self.first_touch,
+            self.first_touch_step,
+            self.last_touch,
+            self.last_touch_step,
+            firm_index,
             consumers,
             lift,
             distinct,
@@ -159,7 +161,9 @@ class ConsumerState:
         listings = self._listings()
         most = _raise_and_touch(*args, powers, listings, touching, code, step)
         if most < 0:
-            raise IndexError(f"consumer index out of range 0..{self.size - 1} in {consumers.tolist()[:10]}")
+            raise IndexError(
+                f"firm {firm_index} or a consumer in {consumers.tolist()[:10]} out of range: {self.firms} firms, {self.size} consumers"
+            )
         if most:  # a consumer listed more often than the table of powers covers: nothing was changed
             _raise_and_touch(*args, self._lift_powers(lift, most + 1), listings, touching, code, step)
 
@@ -243,6 +247,7 @@ def _raise_and_touch(
     first_touch_step,
     last_touch,
     last_touch_step,
+    f,
     consumers,
     lift,
     distinct,
@@ -252,29 +257,32 @@ def _raise_and_touch(
     code,
     step,
 ):
-    """Raise the listed consumers' awareness and record the touch, in one pass: the numpy rule's numbers.
+    """Raise the listed consumers' awareness of firm ``f`` and record the touch, in one pass: the
+    numpy rule's numbers.
 
     Awareness: a <- 1 - (1 - a) * r, in that order, for each distinct listed consumer, where r is
     1 - lift when nobody is listed twice (``distinct``, or no repeat found) and otherwise
     ``powers[k]`` = (1 - lift) ** k for a consumer listed k times (numpy's powers; see
     ``ConsumerState._lift_powers``), exactly as the array rule applied them. ``lift`` 0 changes no
     awareness. ``listings`` is a zeroed counter per consumer, zeroed again on return. Returns 0;
-    or, changing nothing, -1 when an index is outside the rows, or the largest count when
+    or, changing nothing, -1 when the firm or a consumer is out of range, or the largest count when
     ``powers`` is too short for it.
 
     Touch (when ``touching``): first touch ``code`` and its step where there was none, last touch
     and its step for everyone listed; a consumer listed twice gets the same values twice.
     """
     n = consumers.size
+    if f < 0 or f >= awareness.shape[0]:
+        return -1
     for i in range(n):
-        if consumers[i] < 0 or consumers[i] >= awareness.size:
+        if consumers[i] < 0 or consumers[i] >= awareness.shape[1]:
             return -1
     if lift > 0.0:
         single = 1.0 - lift
         if distinct:
             for i in range(n):
                 c = consumers[i]
-                awareness[c] = 1.0 - (1.0 - awareness[c]) * single
+                awareness[f, c] = 1.0 - (1.0 - awareness[f, c]) * single
         else:
             most = 0
             for i in range(n):
@@ -291,13 +299,13 @@ def _raise_and_touch(
                 if times:
                     listings[c] = 0
                     remaining = single if most == 1 else powers[times]
-                    awareness[c] = 1.0 - (1.0 - awareness[c]) * remaining
+                    awareness[f, c] = 1.0 - (1.0 - awareness[f, c]) * remaining
     if touching:
         for i in range(n):
             c = consumers[i]
-            if first_touch[c] == 0:
-                first_touch[c] = code
-                first_touch_step[c] = step
-            last_touch[c] = code
-            last_touch_step[c] = step
+            if first_touch[f, c] == 0:
+                first_touch[f, c] = code
+                first_touch_step[f, c] = step
+            last_touch[f, c] = code
+            last_touch_step[f, c] = step
     return 0

@@ -85,11 +85,11 @@ def test_a_lift_of_zero_raises_nothing_but_reach_still_touches(state):
     assert state.last_touch[0, [1, 2]].tolist() == [3, 3]
 
 
-def test_an_index_outside_the_consumers_is_an_error_and_changes_nothing(state):
+def test_an_index_outside_the_consumers_or_firms_is_an_error_and_changes_nothing(state):
     before = state.awareness.copy()
-    for bad in (np.array([1, 300]), np.array([-1, 2])):
+    for firm, bad in ((0, np.array([1, 300])), (0, np.array([-1, 2])), (2, np.array([1, 2])), (-1, np.array([1, 2]))):
         with pytest.raises(IndexError, match="out of range"):
-            state.reach(0, bad, 0.5, channel_code=1, step=1)
+            state.reach(firm, bad, 0.5, channel_code=1, step=1)
     assert np.array_equal(state.awareness, before) and not state.first_touch.any()
 
 
