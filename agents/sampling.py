@@ -4,7 +4,7 @@ Media, jingles and email each draw a sample without replacement from up to the w
 on every step. numpy's ``Generator.choice(n, k, replace=False)`` does this with Floyd's algorithm
 when n is at most 10,000 or k at most n // 50, spending most of its time around the draws rather
 than on them. :func:`choice_without_replacement` does the same algorithm in a compiled loop on the
-same 32-bit draws, taken from the generator with ``integers(2**32, dtype=uint32)``: the same
+same 32-bit draws (:func:`uint32_draws`, ``integers(2**32, dtype=uint32)`` made cheaply): the same
 numbers of the bit generator in the same order, so the sample and the generator's state after it
 are exactly numpy's, and a seed's results do not change. Outside Floyd's range numpy is called.
 
@@ -18,6 +18,8 @@ and takes another; r = 0 takes no draw.
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import sys
 
 import numpy as np
@@ -29,7 +31,6 @@ _TAIL_SHUFFLE_ABOVE = 10_000
 _TAIL_SHUFFLE_SHARE = 50
 _UINT32_RANGE = 2**32
 _MARK_AT_MOST = 1 << 24
-_RAW_FROM = 600  # fewer 32-bit draws are as cheap from integers() as from raw outputs
 
 
 def choice_without_replacement(rng: np.random.Generator, population: int | np.ndarray, size: int) -> np.ndarray:
@@ -61,24 +62,57 @@ def uint32_draws(rng: np.random.Generator, count: int) -> np.ndarray:
     Those are the bit generator's ``next_uint32`` outputs, which every bounded integer numpy draws
     below 2**32 is made from. numpy's default bit generator, PCG64, makes them by halving 64-bit
     outputs, low half first, and keeps an unused high half for the next call (``has_uint32`` and
-    ``uinteger`` in its state). Many at once are cheaper as its raw 64-bit outputs, halved here,
-    with the kept half taken first and the state's kept half set as numpy would have left it.
+    ``uinteger`` in its C state). ``integers`` costs a few microseconds before its first draw;
+    the raw 64-bit outputs (``random_raw``) cost a fraction of that, so they are halved here, the
+    kept half taken first, and the kept half left in the state as numpy would have left it.
     """
     bits = rng.bit_generator
-    if count < _RAW_FROM or type(bits) is not np.random.PCG64 or sys.byteorder != "little":
+    kept_half = _pcg64_kept_half(bits)
+    if kept_half is None:
         return rng.integers(_UINT32_RANGE, size=count, dtype=np.uint32)
-    before = bits.state
-    kept, kept_half = before["has_uint32"], before["uinteger"]
-    raws = bits.random_raw((count - kept + 1) // 2)
+    kept = kept_half.has_uint32
+    raws = bits.random_raw((count - kept + 1) // 2 if count else 0)
     draws = np.empty(2 * raws.size + kept, dtype=np.uint32)
     draws[kept:] = raws.view(np.uint32)  # low half, then high half, of each (little-endian)
     if kept:
-        draws[0] = kept_half
-    after = bits.state
-    after["has_uint32"] = (count - kept) % 2  # an unused high half is kept for the next draw
-    after["uinteger"] = int(draws[-1])  # the last high half taken from a 64-bit output (count > 1)
-    bits.state = after
+        draws[0] = kept_half.uinteger
+    if count:
+        kept_half.has_uint32 = (count - kept) % 2  # an unused high half is kept for the next draw
+        if raws.size:
+            kept_half.uinteger = int(draws[-1])  # numpy keeps the high half of every output it halves
     return draws[:count]
+
+
+class _PCG64KeptHalf(ctypes.Structure):
+    """The head of numpy's PCG64 C state (``pcg64_state`` in ``numpy/random/src/pcg64/pcg64.h``)."""
+
+    _fields_ = [("pcg_state", ctypes.c_void_p), ("has_uint32", ctypes.c_int), ("uinteger", ctypes.c_uint32)]
+
+
+def _pcg64_kept_half(bits: np.random.BitGenerator) -> _PCG64KeptHalf | None:
+    """The kept-half fields of a PCG64's C state, read and written in place; None for another bit
+    generator, or when this numpy's layout is not the one checked once by :func:`_layout_checked`."""
+    if type(bits) is not np.random.PCG64 or not _layout_checked():
+        return None
+    return _PCG64KeptHalf.from_address(bits.ctypes.state_address)
+
+
+@functools.cache
+def _layout_checked() -> bool:
+    """Whether the C state's fields are where :class:`_PCG64KeptHalf` says, on this machine and
+    numpy: read and written through it, they agree with the state numpy reports after known draws."""
+    if sys.byteorder != "little":
+        return False
+    bits = np.random.PCG64(20_251_201)
+    rng = np.random.Generator(bits)
+    fields = _PCG64KeptHalf.from_address(bits.ctypes.state_address)
+    for draws in (1, 1, 3):
+        rng.integers(_UINT32_RANGE, size=draws, dtype=np.uint32)
+        state = bits.state
+        if (fields.has_uint32, fields.uinteger) != (state["has_uint32"], state["uinteger"]):
+            return False
+    fields.has_uint32, fields.uinteger = 0, 12_345
+    return (bits.state["has_uint32"], bits.state["uinteger"]) == (0, 12_345)
 
 
 _LOW = np.uint64(0xFFFFFFFF)

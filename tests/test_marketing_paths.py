@@ -159,3 +159,17 @@ def test_uniform_picks_from_two_pools_are_numpys_two_integers_calls(first_size, 
         got = uniform_picks(ours, first, first_count, second, second_count)
         assert got.dtype == expected.dtype and np.array_equal(got, expected)
         assert ours.bit_generator.state == numpys.bit_generator.state
+
+
+def test_pcg64s_kept_half_is_read_in_place_and_other_bit_generators_give_numpys_draws_too():
+    import sys
+
+    from funnelsim.agents.sampling import _pcg64_kept_half
+
+    # numpy's default generator takes the fast path (its state layout checked on this numpy).
+    assert (_pcg64_kept_half(np.random.default_rng(1).bit_generator) is not None) == (sys.byteorder == "little")
+    for make in (np.random.MT19937, np.random.Philox, np.random.SFC64):
+        numpys, ours = np.random.Generator(make(3)), np.random.Generator(make(3))
+        expected = numpys.choice(10_000, size=700, replace=False)
+        assert np.array_equal(choice_without_replacement(ours, 10_000, 700), expected)
+        assert ours.bit_generator.state == numpys.bit_generator.state
