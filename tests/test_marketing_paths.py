@@ -174,3 +174,59 @@ def test_pcg64s_kept_half_is_read_in_place_and_other_bit_generators_give_numpys_
         assert np.array_equal(choice_without_replacement(ours, 10_000, 700), expected)
         assert ours.integers(1000, size=3).tolist() == numpys.integers(1000, size=3).tolist()
         assert ours.random() == numpys.random()
+
+
+def _plain_email(spend, ctx):
+    """The email channel as plain array operations and numpy's own sampler (before any compiled
+    path): the reference the channel must match draw for draw."""
+    params, state, f = ctx.firm.marketing.email, ctx.state, ctx.firm_index
+    contacts = np.flatnonzero(
+        ((state.awareness[f] > 0) | state.on_bought_list[f] | state.ever_customer[f]) & ~state.unsubscribed[f]
+    )
+    if contacts.size == 0 or spend <= 0:
+        return contacts[:0], 0
+    sends = min(contacts.size if params.cost_per_send == 0 else int(spend // params.cost_per_send), contacts.size)
+    recipients = ctx.rng.choice(contacts, size=sends, replace=False)
+    unsubscribe = min(1.0, params.unsubscribe_rate + params.fatigue * sends / contacts.size)
+    leaving = recipients[ctx.rng.random(sends) < unsubscribe]
+    state.unsubscribed[f][leaving] = True
+    return recipients, leaving.size
+
+
+def _plain_readers(count, bias, ctx):
+    inside, outside = ctx.in_market_idx, ctx.out_market_idx
+    weight_in = bias * inside.size
+    from_inside = ctx.rng.binomial(count, weight_in / (weight_in + outside.size))
+    picks_in = inside[ctx.rng.integers(0, inside.size, from_inside)] if inside.size else inside[:0]
+    picks_out = outside[ctx.rng.integers(0, outside.size, count - from_inside)] if outside.size else outside[:0]
+    return np.concatenate([picks_in, picks_out])
+
+
+@pytest.mark.parametrize("targeting", ["everyone", "community"])
+def test_every_channel_reaches_whom_numpys_own_samplers_reach(small_baseline, targeting):
+    """Email, blog readers, media and jingles on a model mid-run: the same consumers, the same
+    unsubscribes and the same generator state as the plain rules with rng.choice and integers."""
+    import copy
+
+    from funnelsim.agents import channels
+
+    overrides = {"firms.0.marketing.targeting": targeting, "network.kind": "sbm"} if targeting == "community" else {}
+    model = MarketModel(small_baseline(consumers=3000), rng=7, consumer_agents=False, overrides=overrides)
+    model.run(15)
+    context = model.channel_contexts[0]
+    plain = copy.deepcopy(context)  # its own state and generator, equal to the model's
+    assert plain.rng.bit_generator.state == context.rng.bit_generator.state
+    for spend in (0.0, 3.0, 30.0, 1e6):
+        reach = channels.email(spend, context)
+        recipients, leaving = _plain_email(spend, plain)
+        assert np.array_equal(reach.consumers, recipients) and reach.counts.get("unsubscribes", 0) == leaving
+        assert np.array_equal(context.state.unsubscribed, plain.state.unsubscribed)
+        for count in (0, 1, 40, 900):
+            assert np.array_equal(channels._readers(count, 3.0, context), _plain_readers(count, 3.0, plain))
+        for impressions in (0.0, 50.0, 4000.0, 40_000.0):
+            reached = channels.poisson_reach(impressions, context.audience, context.rng)
+            count = plain.rng.binomial(plain.audience.size, -np.expm1(-impressions / plain.audience.size)) if impressions else 0
+            population = plain.audience.members if plain.audience.members is not None else plain.audience.size
+            expected = plain.rng.choice(population, size=count, replace=False) if impressions else reached[:0]
+            assert np.array_equal(reached, expected)
+        assert context.rng.bit_generator.state == plain.rng.bit_generator.state
