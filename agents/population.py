@@ -143,9 +143,10 @@ class ConsumerState:
         if consumers.size == 0:
             return
         consumers = np.asarray(consumers, dtype=np.intp)
-        lift = lift if lift > 0.0 else 0.0
+        # Plain Python scalars, so that the kernel is compiled for one signature only.
+        lift, distinct, step = float(lift) if lift > 0.0 else 0.0, bool(distinct), int(step)
         powers = self._lift_powers(lift, 2) if lift and not distinct else _NO_POWERS
-        touching, code = channel_code is not None, channel_code or 0
+        touching, code = channel_code is not None, int(channel_code or 0)
         # The (firms, n) arrays and the firm, not row views: a view costs more than the row's work.
         args = (
             self.awareness,
