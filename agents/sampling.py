@@ -36,12 +36,19 @@ _MARK_AT_MOST = 1 << 24
 def choice_without_replacement(rng: np.random.Generator, population: int | np.ndarray, size: int) -> np.ndarray:
     """``rng.choice(population, size=size, replace=False)``: the same sample, the same draws.
 
-    ``population`` is a count n (sample from 0..n-1) or a 1-D array (sample its elements).
+    ``population`` is a count n (sample from 0..n-1) or a sequence (sample its elements).
     """
-    n = population if isinstance(population, int | np.integer) else len(population)
-    n, size = int(n), int(size)
-    if size < 0 or size > n or n >= _UINT32_RANGE or (n > _TAIL_SHUFFLE_ABOVE and size > n // _TAIL_SHUFFLE_SHARE):
-        return rng.choice(population, size=size, replace=False)  # numpy's errors, and its other algorithm
+    elements = None if isinstance(population, int | np.integer) else np.asarray(population)
+    n = int(population) if elements is None else len(elements)
+    size = int(size)
+    if (
+        (elements is not None and elements.ndim != 1)
+        or size < 0
+        or size > n
+        or n >= _UINT32_RANGE
+        or (n > _TAIL_SHUFFLE_ABOVE and size > n // _TAIL_SHUFFLE_SHARE)
+    ):
+        return rng.choice(population, size=size, replace=False)  # numpy's errors, rows, and its other algorithm
     # One draw per value taken (none for [0, 0], when the whole population is taken) and one per
     # swap of the shuffle; Lemire's rejections, rare below 2**32, need more, taken as they come.
     needed = size - (size == n and size > 0) + max(size - 1, 0)
@@ -51,9 +58,7 @@ def choice_without_replacement(rng: np.random.Generator, population: int | np.nd
     seen = np.zeros(n if n <= _MARK_AT_MOST else 0, dtype=np.bool_)
     while _floyd(n, size, draws, taken, seen):
         draws = np.concatenate([draws, uint32_draws(rng, 1)])
-    if isinstance(population, np.ndarray):
-        return population.take(taken)
-    return taken
+    return taken if elements is None else elements.take(taken)
 
 
 def uint32_draws(rng: np.random.Generator, count: int) -> np.ndarray:

@@ -230,3 +230,10 @@ def test_every_channel_reaches_whom_numpys_own_samplers_reach(small_baseline, ta
             expected = plain.rng.choice(population, size=count, replace=False) if impressions else reached[:0]
             assert np.array_equal(reached, expected)
         assert context.rng.bit_generator.state == plain.rng.bit_generator.state
+
+
+def test_a_sample_of_a_list_or_of_rows_is_numpys():
+    for population in ([5, 9, 11, 2, 7], np.arange(12).reshape(6, 2)):
+        numpys, ours = np.random.default_rng(2), np.random.default_rng(2)
+        assert np.array_equal(choice_without_replacement(ours, population, 3), numpys.choice(population, size=3, replace=False))
+        assert ours.random() == numpys.random()
