@@ -77,10 +77,10 @@ def uint32_draws(rng: np.random.Generator, count: int) -> np.ndarray:
         return rng.integers(_UINT32_RANGE, size=count, dtype=np.uint32)
     kept = kept_half.has_uint32
     raws = bits.random_raw((count - kept + 1) // 2 if count else 0)
-    draws = np.empty(2 * raws.size + kept, dtype=np.uint32)
-    draws[kept:] = raws.view(np.uint32)  # low half, then high half, of each (little-endian)
-    if kept:
-        draws[0] = kept_half.uinteger
+    draws = raws.view(np.uint32)  # low half, then high half, of each (little-endian)
+    if kept:  # the kept half first
+        halves, draws = draws, np.empty(draws.size + 1, dtype=np.uint32)
+        draws[0], draws[1:] = kept_half.uinteger, halves
     if count:
         kept_half.has_uint32 = (count - kept) % 2  # an unused high half is kept for the next draw
         if raws.size:
