@@ -39,7 +39,7 @@ def choice_without_replacement(rng: np.random.Generator, population: int | np.nd
     ``population`` is a count n (sample from 0..n-1) or a sequence (sample its elements).
     """
     elements = None if isinstance(population, int | np.integer) else np.asarray(population)
-    n = int(population) if elements is None else len(elements)
+    n = int(population) if elements is None else elements.size
     size = int(size)
     if (
         (elements is not None and elements.ndim != 1)

@@ -232,8 +232,8 @@ def test_every_channel_reaches_whom_numpys_own_samplers_reach(small_baseline, ta
         assert context.rng.bit_generator.state == plain.rng.bit_generator.state
 
 
-def test_a_sample_of_a_list_or_of_rows_is_numpys():
-    for population in ([5, 9, 11, 2, 7], np.arange(12).reshape(6, 2)):
+def test_a_sample_of_a_list_of_rows_or_of_a_0_d_count_is_numpys():
+    for population in ([5, 9, 11, 2, 7], np.arange(12).reshape(6, 2), np.array(8)):
         numpys, ours = np.random.default_rng(2), np.random.default_rng(2)
         assert np.array_equal(choice_without_replacement(ours, population, 3), numpys.choice(population, size=3, replace=False))
         assert ours.random() == numpys.random()
