@@ -15,6 +15,8 @@ import numpy as np
 
 from funnelsim.agents.population import ConsumerState
 from funnelsim.agents.protocols import FirmLike
+from funnelsim.agents.sampling import choice_without_replacement, uniform_picks
+from funnelsim.compiled import kernel
 
 
 @dataclass
@@ -68,9 +70,9 @@ def poisson_reach(impressions: float, audience: Audience, rng: np.random.Generat
         return np.empty(0, dtype=np.int64)
     count = rng.binomial(audience.size, -np.expm1(-impressions / audience.size))
     if audience.members is not None:
-        return rng.choice(audience.members, size=count, replace=False)
+        return choice_without_replacement(rng, audience.members, count)
     if audience.weights is None:
-        return rng.choice(audience.size, size=count, replace=False)
+        return choice_without_replacement(rng, audience.size, count)
     count = min(count, int(np.count_nonzero(audience.weights)))
     return rng.choice(audience.size, size=count, replace=False, p=audience.weights)
 
@@ -80,27 +82,39 @@ def email(spend: float, ctx: ChannelContext) -> Reach:
     state, f = ctx.state, ctx.firm_index
     # On the bought list, aware or a customer ever, and not unsubscribed (m > u is m & ~u for
     # booleans): built in one buffer, a few passes over the consumers instead of one array each.
+    # (A compiled pass is no faster: writing the ~n indices out is most of the cost.)
+    unsubscribed = state.unsubscribed[f]
     listed = state.awareness[f] > 0
     listed |= state.on_bought_list[f]
     listed |= state.ever_customer[f]
-    contacts = np.greater(listed, state.unsubscribed[f], out=listed).nonzero()[0]
+    contacts = np.greater(listed, unsubscribed, out=listed).nonzero()[0]
     if contacts.size == 0 or spend <= 0:
         return Reach(0.0, contacts[:0], params.lift)
     affordable = contacts.size if params.cost_per_send == 0 else int(spend // params.cost_per_send)
     sends = min(affordable, contacts.size)
-    recipients = ctx.rng.choice(contacts, size=sends, replace=False)
+    recipients = choice_without_replacement(ctx.rng, contacts, sends)
     # Sending to more of the list each step tires readers: unsubscribes grow with frequency.
     frequency = sends / contacts.size
     unsubscribe = min(1.0, params.unsubscribe_rate + params.fatigue * frequency)
-    leaving = recipients[ctx.rng.random(sends) < unsubscribe]
-    state.unsubscribed[f][leaving] = True
+    leaving = _unsubscribe(recipients, ctx.rng.random(sends), unsubscribe, unsubscribed)
     return Reach(
         sends * params.cost_per_send,
         recipients,
         params.lift,
-        {"emails_sent": sends, "unsubscribes": leaving.size},
+        {"emails_sent": sends, "unsubscribes": leaving},
         distinct=True,
     )
+
+
+@kernel
+def _unsubscribe(recipients, draws, chance, unsubscribed):
+    """Unsubscribe each recipient whose uniform draw is below ``chance``; returns how many left."""
+    leaving = 0
+    for i in range(recipients.size):
+        if draws[i] < chance:
+            unsubscribed[recipients[i]] = True
+            leaving += 1
+    return leaving
 
 
 def blogging(spend: float, ctx: ChannelContext) -> Reach:
@@ -120,10 +134,9 @@ def _readers(count: int, in_market_bias: float, ctx: ChannelContext) -> np.ndarr
     total = weight_in + outside.size
     if count == 0 or total == 0:
         return np.empty(0, dtype=np.int64)
-    from_inside = ctx.rng.binomial(count, weight_in / total)
-    picks_in = inside[ctx.rng.integers(0, inside.size, from_inside)] if inside.size else inside[:0]
-    picks_out = outside[ctx.rng.integers(0, outside.size, count - from_inside)] if outside.size else outside[:0]
-    return np.concatenate([picks_in, picks_out])
+    from_inside = int(ctx.rng.binomial(count, weight_in / total))
+    # inside[integers(0, inside.size, from_inside)], then outside[...] for the rest: one batch of draws.
+    return uniform_picks(ctx.rng, inside, from_inside, outside, count - from_inside)
 
 
 def media(spend: float, ctx: ChannelContext) -> Reach:

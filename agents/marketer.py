@@ -32,6 +32,4 @@ class Marketer(mesa.Agent):
             ledger.add("consumers_reached", f, reach.consumers.size)
             for item, amount in reach.counts.items():
                 ledger.add(item, f, amount)
-            if reach.consumers.size:
-                state.raise_awareness(f, reach.consumers, reach.lift, reach.distinct)
-                state.touch(f, reach.consumers, CHANNEL_CODE[channel], step)
+            state.reach(f, reach.consumers, reach.lift, reach.distinct, CHANNEL_CODE[channel], step)

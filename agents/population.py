@@ -129,33 +129,73 @@ class ConsumerState:
         same consumer reached twice in a step should get. The order of listings does not matter.
         ``distinct`` says no consumer is listed twice, which saves counting them.
         """
-        if consumers.size == 0 or lift <= 0.0:
-            return
-        remaining: float | np.ndarray  # one factor for all, or one per distinct consumer
-        if distinct:
-            hit, remaining = consumers, 1.0 - lift
-        else:
-            hit, times = _counts(consumers)
-            # Listed once each (the usual case): (1 - lift) ** 1 is 1 - lift exactly.
-            remaining = 1.0 - lift if times.size == consumers.size else (1.0 - lift) ** times
-        row = self.awareness[firm_index]
-        # 1 - (1 - a) x remaining, computed in place in the gathered copy (the same operations).
-        values = row[hit]
-        np.subtract(1.0, values, out=values)
-        values *= remaining
-        np.subtract(1.0, values, out=values)
-        row[hit] = values
+        self.reach(firm_index, consumers, lift, distinct)
 
     def touch(self, firm_index: int, consumers: np.ndarray, channel_code: int, step: int) -> None:
         """Record a marketing touch for attribution: the first one sticks, the last one is replaced."""
-        # Index the firm's row first, then the consumers: numpy's (row, array) fancy indexing is
-        # several times slower than a row view indexed by an array, for the same elements.
-        first_touch = self.first_touch[firm_index]
-        fresh = consumers[first_touch[consumers] == 0]
-        first_touch[fresh] = channel_code
-        self.first_touch_step[firm_index][fresh] = step
-        self.last_touch[firm_index][consumers] = channel_code
-        self.last_touch_step[firm_index][consumers] = step
+        self.reach(firm_index, consumers, 0.0, channel_code=channel_code, step=step)
+
+    def reach(
+        self,
+        firm_index: int,
+        consumers: np.ndarray,
+        lift: float,
+        distinct: bool = False,
+        channel_code: int | None = None,
+        step: int = 0,
+    ) -> None:
+        """:meth:`raise_awareness` by ``lift`` and, given a ``channel_code``, :meth:`touch` at ``step``.
+
+        A marketing channel does both to everyone it reaches: one compiled pass over the listed
+        consumers instead of a dozen array operations, with the same numbers.
+        """
+        if consumers.size == 0:
+            return
+        consumers = np.asarray(consumers, dtype=np.intp)
+        # Plain Python scalars, so that the kernel is compiled for one signature only.
+        lift, distinct, step = float(lift) if lift > 0.0 else 0.0, bool(distinct), int(step)
+        powers = self._lift_powers(lift, 2) if lift and not distinct else _NO_POWERS
+        touching, code = channel_code is not None, int(channel_code or 0)
+        # The (firms, n) arrays and the firm, not row views: a view costs more than the row's work.
+        args = (
+            self.awareness,
+            self.first_touch,
+            self.first_touch_step,
+            self.last_touch,
+            self.last_touch_step,
+            firm_index,
+            consumers,
+            lift,
+            distinct,
+        )
+        listings = self._listings()
+        most = _raise_and_touch(*args, powers, listings, touching, code, step)
+        if most < 0:
+            raise IndexError(
+                f"firm {firm_index} or a consumer in {consumers.tolist()[:10]} out of range: {self.firms} firms, {self.size} consumers"
+            )
+        if most:  # a consumer listed more often than the table of powers covers: nothing was changed
+            _raise_and_touch(*args, self._lift_powers(lift, most + 1), listings, touching, code, step)
+
+    def _lift_powers(self, lift: float, length: int) -> np.ndarray:
+        """(1 - lift) ** k for k = 0, 1, ...: at least ``length`` of them, kept per lift.
+
+        numpy's power is not the C library's pow on every processor (it uses SVML's on AVX-512),
+        so the powers come from numpy, exactly as ``(1.0 - lift) ** times`` gave them before: the
+        same value for the same exponent, wherever it stands in the array.
+        """
+        kept = self.__dict__.setdefault("_powers", {})
+        table = kept.get(lift)
+        if table is None or table.size < length:
+            table = kept[lift] = (1.0 - lift) ** np.arange(max(length, 16), dtype=np.int64)
+        return table
+
+    def _listings(self) -> np.ndarray:
+        """A zeroed int32 counter per consumer, lent to :func:`_raise_and_touch` (which leaves it zeroed)."""
+        listings = self.__dict__.get("_listing_counts")
+        if listings is None:
+            listings = self._listing_counts = np.zeros(self.size, dtype=np.int32)
+        return listings
 
     def waiting_leads(self) -> np.ndarray:
         """Consumers in a lead queue and not yet with a salesperson."""
@@ -217,17 +257,75 @@ def _waiting(lead_of: np.ndarray, being_worked: np.ndarray) -> np.ndarray:
     return waiting[:found]
 
 
-def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct values in order and how often each occurs: np.unique(return_counts=True) by
-    sorting, which numpy 2's hashing path makes several times slower on small arrays."""
-    ordered = np.sort(values)
-    if ordered.size == 0:
-        return ordered, np.empty(0, dtype=np.int64)
-    new = np.empty(ordered.size, dtype=bool)
-    new[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
-    starts = np.flatnonzero(new)
-    counts = np.empty(starts.size, dtype=np.int64)
-    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
-    counts[-1] = ordered.size - starts[-1]
-    return ordered[starts], counts
+_NO_POWERS = np.ones(1)  # the table passed when no consumer's listings are counted
+
+
+@kernel
+def _raise_and_touch(
+    awareness,
+    first_touch,
+    first_touch_step,
+    last_touch,
+    last_touch_step,
+    f,
+    consumers,
+    lift,
+    distinct,
+    powers,
+    listings,
+    touching,
+    code,
+    step,
+):
+    """Raise the listed consumers' awareness of firm ``f`` and record the touch, in one pass: the
+    numpy rule's numbers.
+
+    Awareness: a <- 1 - (1 - a) * r, in that order, for each distinct listed consumer, where r is
+    1 - lift when nobody is listed twice (``distinct``, or no repeat found) and otherwise
+    ``powers[k]`` = (1 - lift) ** k for a consumer listed k times (numpy's powers; see
+    ``ConsumerState._lift_powers``), exactly as the array rule applied them. ``lift`` 0 changes no
+    awareness. ``listings`` is a zeroed counter per consumer, zeroed again on return. Returns 0;
+    or, changing nothing, -1 when the firm or a consumer is out of range, or the largest count when
+    ``powers`` is too short for it.
+
+    Touch (when ``touching``): first touch ``code`` and its step where there was none, last touch
+    and its step for everyone listed; a consumer listed twice gets the same values twice.
+    """
+    n = consumers.size
+    if f < 0 or f >= awareness.shape[0]:
+        return -1
+    for i in range(n):
+        if consumers[i] < 0 or consumers[i] >= awareness.shape[1]:
+            return -1
+    if lift > 0.0:
+        single = 1.0 - lift
+        if distinct:
+            for i in range(n):
+                c = consumers[i]
+                awareness[f, c] = 1.0 - (1.0 - awareness[f, c]) * single
+        else:
+            most = 0
+            for i in range(n):
+                c = consumers[i]
+                listings[c] += 1
+                most = max(most, listings[c])
+            if most >= powers.size:
+                for i in range(n):
+                    listings[consumers[i]] = 0
+                return most
+            for i in range(n):
+                c = consumers[i]
+                times = listings[c]
+                if times:
+                    listings[c] = 0
+                    remaining = single if most == 1 else powers[times]
+                    awareness[f, c] = 1.0 - (1.0 - awareness[f, c]) * remaining
+    if touching:
+        for i in range(n):
+            c = consumers[i]
+            if first_touch[f, c] == 0:
+                first_touch[f, c] = code
+                first_touch_step[f, c] = step
+            last_touch[f, c] = code
+            last_touch_step[f, c] = step
+    return 0

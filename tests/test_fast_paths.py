@@ -13,7 +13,6 @@ from funnelsim.agents.consumer import Consumer
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.funnel import decay_awareness
 from funnelsim.agents.marketer import Marketer
-from funnelsim.agents.population import _counts
 from funnelsim.agents.salesperson import Salesperson
 from funnelsim.agents.word_of_mouth import hearers, hearing_chance
 from funnelsim.model.ledger import Ledger
@@ -58,13 +57,6 @@ def test_decay_matches_the_array_formula_for_listeners_and_others():
     expected[expected < market.forget_below] = 0.0
     decay_awareness(State, market, memorability)
     assert np.array_equal(State.awareness, expected)
-
-
-def test_counts_equal_numpys_unique():
-    values = np.random.default_rng(1).integers(0, 50, size=400)
-    for got, want in zip(_counts(values), np.unique(values, return_counts=True)):
-        assert np.array_equal(got, want)
-    assert all(part.size == 0 for part in _counts(np.empty(0, dtype=np.int64)))
 
 
 def test_ledger_views_survive_pickling():
