@@ -153,7 +153,7 @@ class MarketModel(mesa.Model):
         self._consumer_agents_pending = consumer_agents
         self._consumer_agents: list[Consumer] = []
         self.datacollector = RowCollector(COLUMNS, self.firm_names)
-        self.current_row = self._row()
+        self._row()
         self.datacollector.collect(self)
 
     # ----------------------------------------------------------------------------------------
@@ -241,7 +241,7 @@ class MarketModel(mesa.Model):
             ledger.add("marketer_pay", f, firm.marketing.marketers * firm.marketing.marketer_salary)
             ledger.add("salesperson_pay", f, firm.sales.salespeople * firm.sales.salary)
         ledger.close_step()
-        self.current_row = self._row()
+        self._row()
         self.datacollector.collect(self)
 
     def _sell(self, step: int) -> None:
@@ -269,13 +269,22 @@ class MarketModel(mesa.Model):
         """Outbound prospecting by a firm's idle salespeople (:func:`funnelsim.agents.salesperson.prospect`)."""
         prospect(idle, self.consumers, f, self.scenario.firms[f], self.scenario.market, self.ledger, step, self.rng)
 
-    def _row(self) -> dict[str, np.ndarray]:
-        """This step's row: kept as one (columns, firms) block for the collector, and handed out
-        as a dict of per-firm arrays (views of the block's rows) as ``current_row``."""
+    def _row(self) -> None:
+        """This step's row, kept as one (columns, firms) block (``current_block``) for the collector;
+        ``current_row`` hands it out as a dict of per-firm arrays when someone asks."""
         counts = np.array([len(people) for people in self.salespeople], dtype=float)
         busy = self.ledger.step["salesperson_busy"]
         self.current_block = firm_row_block(self.consumers, self.ledger, counts, busy)
-        return dict(zip(COLUMNS, self.current_block))
+        self._current_row: dict[str, np.ndarray] | None = None
+
+    @property
+    def current_row(self) -> dict[str, np.ndarray]:
+        """The last step's row: column name -> per-firm array (views of ``current_block``'s rows).
+
+        Made on first look after each step: a run that never looks never pays for the dict."""
+        if self._current_row is None:
+            self._current_row = dict(zip(COLUMNS, self.current_block))
+        return self._current_row
 
     # ----------------------------------------------------------------------------------------
     def run(self, steps: int | None = None) -> pd.DataFrame:
