@@ -35,8 +35,8 @@ from funnelsim.agents import funnel, word_of_mouth
 from funnelsim.agents.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.agents.consumer import Consumer
 from funnelsim.agents.marketer import Marketer
-from funnelsim.agents.population import ConsumerState, beta_draws
-from funnelsim.agents.salesperson import Salesperson, leads_by_policy, prospect
+from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
+from funnelsim.agents.salesperson import Salesperson, first_waiting_leads, prospect
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
@@ -246,22 +246,23 @@ class MarketModel(mesa.Model):
 
     def _sell(self, step: int) -> None:
         """Idle salespeople take the next leads by the firm's policy; then everyone busy works."""
-        state = self.consumers
-        waiting = state.waiting_leads()
+        state, ledger = self.consumers, self.ledger
         for f, people in enumerate(self.salespeople):
-            idle = [person for person in people if person.idle]
+            idle = [person for person in people if person.lead == NOBODY]
             if idle:
-                mine = waiting[state.lead_of[waiting] == f]
-                chosen = leads_by_policy(state, f, self.scenario.firms[f], self.scenario.market, mine, len(idle))
+                # The firm's queue now: earlier firms' salespeople only took, found or resolved
+                # their own firm's leads, so it is the queue as it was when the phase began.
+                firm = self.scenario.firms[f]
+                chosen = first_waiting_leads(state, f, firm, self.scenario.market, len(idle))
                 for person, lead in zip(idle, chosen):
                     person.take(lead)
-                    self.ledger.add("leads_taken", f, 1)
-                    self.ledger.add("lead_wait_total", f, person.lead_wait)
-                if len(idle) > len(chosen) and self.scenario.firms[f].sales.prospecting:
+                    ledger.add("leads_taken", f, 1)
+                    ledger.add("lead_wait_total", f, person.lead_wait)
+                if len(idle) > len(chosen) and firm.sales.prospecting:
                     self._prospect(f, idle[len(chosen) :], step)
-            busy = sum(1 for person in people if not person.idle)
+            busy = sum(1 for person in people if person.lead != NOBODY)
             if busy:
-                self.ledger.add("salesperson_busy", f, busy)  # the same whole number as adding 1 per person
+                ledger.add("salesperson_busy", f, busy)  # the same whole number as adding 1 per person
             for person in people:
                 person.step()
 

@@ -8,6 +8,7 @@ import pytest
 
 from funnelsim import MarketModel, Scenario, load_scenario
 from funnelsim.agents.population import NOBODY, STAGE_BLOCK_ROWS
+from funnelsim.agents.salesperson import first_waiting_leads, leads_by_policy
 from funnelsim.model.metrics import COLUMNS, firm_row, firm_row_block
 
 
@@ -76,3 +77,41 @@ def test_row_block_is_the_per_column_row_on_random_books():
     model.consumers.customer_of[:] = NOBODY
     block = firm_row_block(model.consumers, model.ledger, salespeople, busy)
     assert np.array_equal(block[COLUMNS.index("market_share")], [0.0, 0.0]), "no customers: no share"
+
+
+def _plain_policy_order(state, firm_index: int, policy: str, leads: np.ndarray) -> np.ndarray:
+    """The policy's order as numpy sorts it: by key, ties by consumer row (lexsort)."""
+    if policy == "fifo":
+        key = state.lead_since[leads].astype(float)
+    elif policy == "newest":
+        key = -state.lead_since[leads].astype(float)
+    else:
+        fit = state.price_acceptance(firm_index, 100.0, 0.2)
+        key = -(state.awareness[firm_index, leads] * fit[leads])
+    return leads[np.lexsort((leads, key))]
+
+
+@pytest.mark.parametrize("policy", ["fifo", "newest", "best_score"])
+def test_the_leads_taken_first_are_the_policy_sorted_queue(policy):
+    """Queues of every length, many ties (leads that joined on the same step, equal awareness),
+    and salesforces larger than the queue."""
+    overrides = {"market.consumers": 2000, "firms.0.sales.policy": policy, "firms.0.price": 100.0}
+    overrides.update({"firms.0.sales.discount": 0.0, "market.price_scale": 0.2})
+    model = MarketModel("baseline", rng=3, overrides=overrides, consumer_agents=False)
+    state, firm, market = model.consumers, model.scenario.firms[0], model.scenario.market
+    rng = np.random.default_rng(17)
+    for trial in range(40):
+        _random_funnel(model, rng, 0.3)
+        state.lead_since[:] = rng.integers(0, 6, state.size)  # few distinct steps: ties everywhere
+        state.awareness[0, rng.random(state.size) < 0.5] = 0.5
+        if trial % 4 == 0:  # a short queue
+            state.lead_of[rng.random(state.size) < 0.995] = NOBODY
+        waiting = np.flatnonzero((state.lead_of == 0) & ~state.being_worked)
+        plain = _plain_policy_order(state, 0, policy, waiting)
+        for count in (1, 2, 3, 7, 40):
+            expected = plain[:count]
+            assert np.array_equal(first_waiting_leads(state, 0, firm, market, count), expected), (trial, count)
+            assert np.array_equal(leads_by_policy(state, 0, firm, market, waiting, count), expected), (trial, count)
+            shuffled = rng.permutation(waiting)  # given in any order, ties still go to the lower row
+            assert np.array_equal(leads_by_policy(state, 0, firm, market, shuffled, count), expected), (trial, count)
+    assert leads_by_policy(state, 0, firm, market, np.empty(0, dtype=np.int64), 3).size == 0
