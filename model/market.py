@@ -254,10 +254,14 @@ class MarketModel(mesa.Model):
                 # their own firm's leads, so it is the queue as it was when the phase began.
                 firm = self.scenario.firms[f]
                 chosen = first_waiting_leads(state, f, firm, self.scenario.market, len(idle))
-                for person, lead in zip(idle, chosen):
-                    person.take(lead)
-                    ledger.add("leads_taken", f, 1)
-                    ledger.add("lead_wait_total", f, person.lead_wait)
+                if len(chosen):
+                    waited = 0
+                    for person, lead in zip(idle, chosen):
+                        person.take(lead)
+                        waited += person.lead_wait
+                    # Whole numbers: the same totals as adding 1 and each wait lead by lead.
+                    ledger.add("leads_taken", f, len(chosen))
+                    ledger.add("lead_wait_total", f, waited)
                 if len(idle) > len(chosen) and firm.sales.prospecting:
                     self._prospect(f, idle[len(chosen) :], step)
             busy = sum(1 for person in people if person.lead != NOBODY)

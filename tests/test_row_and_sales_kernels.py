@@ -8,7 +8,7 @@ import pytest
 
 from funnelsim import MarketModel, Scenario, load_scenario
 from funnelsim.agents.population import NOBODY, STAGE_BLOCK_ROWS
-from funnelsim.agents.salesperson import first_waiting_leads, leads_by_policy
+from funnelsim.agents.salesperson import _free_to_call, first_waiting_leads, leads_by_policy
 from funnelsim.model.metrics import COLUMNS, firm_row, firm_row_block
 
 
@@ -115,3 +115,20 @@ def test_the_leads_taken_first_are_the_policy_sorted_queue(policy):
             shuffled = rng.permutation(waiting)  # given in any order, ties still go to the lower row
             assert np.array_equal(leads_by_policy(state, 0, firm, market, shuffled, count), expected), (trial, count)
     assert leads_by_policy(state, 0, firm, market, np.empty(0, dtype=np.int64), 3).size == 0
+
+
+def test_the_consumers_free_to_call_are_the_plain_mask():
+    model = MarketModel("baseline", rng=4, overrides={"market.consumers": 3000}, consumer_agents=False)
+    state = model.consumers
+    rng = np.random.default_rng(23)
+    for step in (0, 3, 9):
+        _random_funnel(model, rng, 0.3)
+        state.next_lead_step[:] = rng.integers(0, 12, state.size)
+        state.reachable[:] = rng.random(state.reachable.shape) < 0.7
+        for firm in range(state.firms):
+            plain = np.flatnonzero(
+                state.reachable[firm] & (state.customer_of == NOBODY) & (state.lead_of == NOBODY) & (state.next_lead_step <= step)
+            )
+            free = _free_to_call(state.reachable[firm], state.customer_of, state.lead_of, state.next_lead_step, step)
+            assert free.dtype == plain.dtype and np.array_equal(free, plain)
+            assert 0 < free.size < state.size
