@@ -165,9 +165,9 @@ class ConsumerState:
     def stage_counts(self) -> dict[str, np.ndarray]:
         """Per firm: unaware, aware, leads, customers (summing to n), and customers of rivals.
 
-        Aware means awareness at or above the recall threshold (see :attr:`recall_threshold`).
-        Counts aware consumers over the whole row once, then moves the few leads and customers
-        out of it, so the cost is one pass over the awareness array.
+        Aware means awareness at or above the recall threshold (see :attr:`recall_threshold`);
+        a lead or customer of the firm is counted in that stage, not in aware. One compiled pass
+        over each firm's row (:meth:`stage_count_block`).
         """
         return self._stage_counts_and_worked()[0]
 
@@ -212,30 +212,32 @@ def _count_stages(
     rival customers ``count(customer_of != NOBODY) - customers``, leads in progress
     ``count(lead_f & being_worked)`` and the queue the other leads. Counted as whole numbers, so
     the order of counting cannot change them.
+
+    One pass per firm with no branch on the consumer (``&``, not ``and``): leads and customers
+    are scattered through the rows, and a branch on each would be mispredicted often enough to
+    cost more than the counting.
     """
     firms, n = awareness.shape
-    out[:] = 0
-    for f in range(firms):  # consumers aware of the firm, whatever their stage (one row at a time)
-        row = awareness[f]
-        aware = 0
-        for i in range(n):
-            aware += row[i] >= recall_threshold
-        out[1, f] = aware
-    all_customers = 0
-    for i in range(n):  # then move the leads and customers out of aware
-        lead, customer = lead_of[i], customer_of[i]
-        if lead != NOBODY:
-            out[2, lead] += 1
-            out[6, lead] += being_worked[i]
-            out[1, lead] -= awareness[lead, i] >= recall_threshold
-        if customer != NOBODY:
-            out[3, customer] += 1
-            out[1, customer] -= awareness[customer, i] >= recall_threshold
-            all_customers += 1
+    customers_of_anyone = 0
+    for i in range(n):
+        customers_of_anyone += customer_of[i] != NOBODY
     for f in range(firms):
-        out[0, f] = n - out[1, f] - out[2, f] - out[3, f]
-        out[4, f] = all_customers - out[3, f]
-        out[5, f] = out[2, f] - out[6, f]
+        row = awareness[f]
+        aware = leads = customers = worked = 0
+        for i in range(n):
+            lead = lead_of[i] == f
+            customer = customer_of[i] == f
+            aware += (row[i] >= recall_threshold) & (not lead) & (not customer)
+            leads += lead
+            customers += customer
+            worked += lead & being_worked[i]
+        out[0, f] = n - aware - leads - customers
+        out[1, f] = aware
+        out[2, f] = leads
+        out[3, f] = customers
+        out[4, f] = customers_of_anyone - customers
+        out[5, f] = leads - worked
+        out[6, f] = worked
 
 
 def _counts(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -54,6 +54,44 @@ def reporter_name(firm_name: str, column: str) -> str:
     return f"{firm_name}.{column}"
 
 
+class _NotingDict(dict):
+    """A dict that sets ``changed`` whenever an entry may have been added, replaced or removed."""
+
+    changed = True
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.changed = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.changed = True
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> Any:  # type: ignore[misc]
+        self.changed = True
+        return super().__ior__(other)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.changed = True
+        super().update(*args, **kwargs)
+
+    def pop(self, *args: Any) -> Any:
+        self.changed = True
+        return super().pop(*args)
+
+    def popitem(self) -> Any:
+        self.changed = True
+        return super().popitem()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self.changed = True
+        return super().setdefault(key, default)
+
+    def clear(self) -> None:
+        self.changed = True
+        super().clear()
+
+
 class RowCollector(mesa.DataCollector):
     """Mesa's DataCollector with one scalar model reporter per firm and measure
     (``"Closer.customers"``), so ``get_model_vars_dataframe()`` and ``mesa.batch_run`` give
@@ -65,8 +103,15 @@ class RowCollector(mesa.DataCollector):
     agent reporters, are collected Mesa's own way, copies and all.
     """
 
-    #: Mesa's reporters by name (set by DataCollector; declared here because collect swaps them).
-    model_reporters: dict[str, Any]
+    @property
+    def model_reporters(self) -> dict[str, Any]:
+        """Mesa's reporters by name, in a dict that notes when it changes, so that collect checks
+        whether there are reporters besides the model's own only after a change."""
+        return self._model_reporters
+
+    @model_reporters.setter
+    def model_reporters(self, value: dict[str, Any]) -> None:
+        self._model_reporters = value if isinstance(value, _NotingDict) else _NotingDict(value)
 
     def __init__(self, columns: tuple[str, ...], firm_names: list[str]):
         self._columns = tuple(columns)
@@ -100,11 +145,14 @@ class RowCollector(mesa.DataCollector):
 
     def collect(self, model: mesa.Model) -> None:
         self._rows.append(model.current_block)
-        if self.model_reporters.keys() <= self._own.keys() and not (self.agent_reporters or self.agenttype_reporters):
-            return  # only the model's own reporters, already kept in the block (a set check in C)
+        reporters = self._model_reporters
+        if reporters.changed:
+            reporters.changed, self._only_own = False, reporters.keys() <= self._own.keys()
+        if self._only_own and not (self.agent_reporters or self.agenttype_reporters):
+            return  # only the model's own reporters, already kept in the block
         others = {name: reporter for name, reporter in self.model_reporters.items() if name not in self._own}
         if others or self.agent_reporters or self.agenttype_reporters:
-            reporters, self.model_reporters = self.model_reporters, others
+            self.model_reporters = others
             try:
                 super().collect(model)
             finally:

@@ -132,3 +132,20 @@ def test_the_consumers_free_to_call_are_the_plain_mask():
             free = _free_to_call(state.reachable[firm], state.customer_of, state.lead_of, state.next_lead_step, step)
             assert free.dtype == plain.dtype and np.array_equal(free, plain)
             assert 0 < free.size < state.size
+
+
+def test_a_reporter_added_or_removed_mid_run_is_seen_at_the_next_collect():
+    """The collector checks for reporters besides the model's own only when its reporters
+    change, so a change between steps must still be seen."""
+    model = MarketModel("baseline", rng=2, overrides={"market.consumers": 300}, consumer_agents=False)
+    collector = model.datacollector
+    model.run(2)
+    collector._new_model_reporter("steps_seen", lambda m: m.steps)
+    model.run(2)
+    del collector.model_reporters["steps_seen"]
+    model.run(1)
+    collector._new_model_reporter("twice", lambda m: 2 * m.steps)
+    model.run(1)
+    assert collector.model_vars["steps_seen"] == [3, 4]
+    assert collector.model_vars["twice"] == [12]
+    assert len(collector.model_vars["Closer.customers"]) == 7
