@@ -119,7 +119,8 @@ def firm_row_block(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray
 
 
 #: Where :func:`_fill_row_block` finds and puts things (passed in, not read as globals, so a
-#: kernel cached on disk never keeps a layout from an older ledger).
+#: kernel cached on disk never keeps a layout from an older ledger). ``derived_at`` lists the
+#: measures of ``_DERIVED`` in its order: marketing spend, marketing cost, sales cost, profit.
 _LAYOUT = (
     _FIRST_ITEM,
     _POSITION["salespeople"],
@@ -130,7 +131,7 @@ _LAYOUT = (
     np.array(_SPEND, dtype=np.int64),
     np.array(_COSTS, dtype=np.int64),
     np.array([_ITEM[item] for item in ("marketer_pay", "salesperson_pay", "commissions", "referral_rewards", "revenue")]),
-    np.array([[_DERIVED[name][book] for name in _DERIVED] for book in (0, 1)]),
+    np.array([[_DERIVED[name][book] for name in _DERIVED] for book in (0, 1)]),  # derived_at
     np.array(_CUMULATIVE_POSITIONS, dtype=np.int64),
     np.array(_CUMULATIVE_ROWS, dtype=np.int64),
 )
@@ -167,7 +168,9 @@ def _fill_row_block(
     ``derived_at``), marketing spend is the spend items added one by one from the first, marketing
     cost adds marketers' pay to it, sales cost is salespeople's pay + commissions + referral
     rewards, and profit is revenue minus the cost items added one by one from the first: the
-    additions in the order :func:`firm_row` makes them, so the same floating-point sums. Market
+    additions in the order :func:`firm_row` makes them, so the same floating-point sums
+    (``firm_row``'s ``sum()`` starts from 0, and ledger amounts are never -0.0, so that changes
+    nothing). Market
     share is customers over all customers (0 while there are none), penetration customers over
     ``size``. ``money_rows`` are the ledger rows of marketers' pay, salespeople's pay, commissions,
     referral rewards and revenue.
