@@ -212,37 +212,79 @@ class ConsumerState:
     def stage_counts(self) -> dict[str, np.ndarray]:
         """Per firm: unaware, aware, leads, customers (summing to n), and customers of rivals.
 
-        Aware means awareness at or above the recall threshold (see :attr:`recall_threshold`).
-        Counts aware consumers over the whole row once, then moves the few leads and customers
-        out of it, so the cost is one pass over the awareness array.
+        Aware means awareness at or above the recall threshold (see :attr:`recall_threshold`);
+        a lead or customer of the firm is counted in that stage, not in aware. One compiled pass
+        over each firm's row (:meth:`stage_count_block`).
         """
         return self._stage_counts_and_worked()[0]
 
     def _stage_counts_and_worked(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         """:meth:`stage_counts`, and per firm how many of its leads a salesperson is working
         (the row's ``leads_in_progress``), from the same pass over the leads."""
-        firms = self.firms
-        aware_rows = self.awareness >= self.recall_threshold
-        aware_any = aware_rows.sum(axis=1, dtype=np.int64)
-        leads_idx = (self.lead_of != NOBODY).nonzero()[0]
-        customers_idx = (self.customer_of != NOBODY).nonzero()[0]
-        lead_firm = self.lead_of[leads_idx].astype(np.intp)
-        customer_firm = self.customer_of[customers_idx].astype(np.intp)
-        leads = np.bincount(lead_firm, minlength=firms)
-        customers = np.bincount(customer_firm, minlength=firms)
-        aware_leads = np.bincount(lead_firm[aware_rows[lead_firm, leads_idx]], minlength=firms)
-        aware_customers = np.bincount(customer_firm[aware_rows[customer_firm, customers_idx]], minlength=firms)
-        aware = aware_any - aware_leads - aware_customers
-        unaware = self.size - aware - leads - customers
-        worked = np.bincount(lead_firm[self.being_worked[leads_idx]], minlength=firms)
-        counts = {
-            "unaware": unaware,
-            "aware": aware,
-            "leads": leads,
-            "customers": customers,
-            "rival_customers": customers_idx.size - customers,
-        }
-        return counts, worked
+        block = self.stage_count_block()
+        counts = dict(zip(("unaware", "aware", "leads", "customers", "rival_customers"), block[:5]))
+        return counts, block[STAGE_BLOCK_ROWS.index("leads_in_progress")]
+
+    def stage_count_block(self) -> np.ndarray:
+        """Every firm's stage counts as one fresh (7, firms) int64 array, rows in
+        :data:`STAGE_BLOCK_ROWS` order: the five of :meth:`stage_counts`, then the waiting leads
+        (``queue_length``) and the leads a salesperson is working (``leads_in_progress``).
+
+        One compiled call (:func:`_count_stages`) instead of a dozen array operations: the run
+        table needs these counts every step."""
+        block = np.empty((len(STAGE_BLOCK_ROWS), self.firms), dtype=np.int64)
+        _count_stages(self.awareness, self.recall_threshold, self.lead_of, self.customer_of, self.being_worked, block)
+        return block
+
+
+#: Rows of :meth:`ConsumerState.stage_count_block`.
+STAGE_BLOCK_ROWS = ("unaware", "aware", "leads", "customers", "rival_customers", "queue_length", "leads_in_progress")
+
+
+@kernel
+def _count_stages(
+    awareness: np.ndarray,
+    recall_threshold: float,
+    lead_of: np.ndarray,
+    customer_of: np.ndarray,
+    being_worked: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Fill ``out`` (rows of :data:`STAGE_BLOCK_ROWS`, one column per firm) with the stage counts.
+
+    The definitions, in numpy terms: with ``aware_f = awareness[f] >= recall_threshold``,
+    ``lead_f = lead_of == f`` and ``customer_f = customer_of == f``, a firm's aware count is
+    ``count(aware_f & ~lead_f & ~customer_f)`` (a lead or customer sits in that stage, not in
+    aware), leads ``count(lead_f)``, customers ``count(customer_f)``, unaware the rest of ``n``,
+    rival customers ``count(customer_of != NOBODY) - customers``, leads in progress
+    ``count(lead_f & being_worked)`` and the queue the other leads. Counted as whole numbers, so
+    the order of counting cannot change them.
+
+    One pass per firm with no branch on the consumer (``&``, not ``and``): leads and customers
+    are scattered through the rows, and a branch on each would be mispredicted often enough to
+    cost more than the counting.
+    """
+    firms, n = awareness.shape
+    customers_of_anyone = 0
+    for i in range(n):
+        customers_of_anyone += customer_of[i] != NOBODY
+    for f in range(firms):
+        row = awareness[f]
+        aware = leads = customers = worked = 0
+        for i in range(n):
+            lead = lead_of[i] == f
+            customer = customer_of[i] == f
+            aware += (row[i] >= recall_threshold) & (not lead) & (not customer)
+            leads += lead
+            customers += customer
+            worked += lead & being_worked[i]
+        out[0, f] = n - aware - leads - customers
+        out[1, f] = aware
+        out[2, f] = leads
+        out[3, f] = customers
+        out[4, f] = customers_of_anyone - customers
+        out[5, f] = leads - worked
+        out[6, f] = worked
 
 
 @kernel

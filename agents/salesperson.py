@@ -20,6 +20,7 @@ from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.funnel import end_lead, paid_price, purchase
 from funnelsim.agents.population import NOBODY, ConsumerState
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike
+from funnelsim.compiled import kernel
 
 
 class Salesperson(mesa.Agent):
@@ -53,14 +54,16 @@ class Salesperson(mesa.Agent):
         return max(1, math.ceil(sales.cycle_steps * factor - 1e-9))
 
     def take(self, lead: int, prospected: bool = False) -> None:
-        state = self.model.consumers
-        self.lead = int(lead)
+        model = self.model
+        state = model.consumers
+        lead = self.lead = int(lead)  # a Python int indexes the arrays faster than a numpy one
         self.prospected = prospected
         # A drawn cycle per deal (gamma around the mean, at least a step), so salespeople hired
         # together do not finish in lock-step forever.
-        self.cycle_length = int(draw_delays(self.cycle_steps(), self.firm.sales.cycle_cv, 1, self.model.rng, minimum=1)[0])
+        cycle_cv = model.scenario.firms[self.firm_index].sales.cycle_cv
+        self.cycle_length = int(draw_delays(self.cycle_steps(), cycle_cv, 1, model.rng, minimum=1)[0])
         self.steps_left = self.cycle_length
-        self.lead_wait = int(self.model.steps - state.lead_since[lead])
+        self.lead_wait = int(model.steps - state.lead_since[lead])
         state.being_worked[lead] = True
 
     def close_chance(self) -> float:
@@ -70,8 +73,9 @@ class Salesperson(mesa.Agent):
         firm, market, state = self.firm, self.model.scenario.market, self.model.consumers
         lead = self.lead
         effort = 1.0 + firm.sales.commission_effort * firm.sales.commission
-        keen = 0.5 + 0.5 * state.awareness[self.firm_index, lead]
-        price_ok = state.price_acceptance(self.firm_index, paid_price(firm), market.price_scale)[lead]
+        # Python floats (the same doubles as the array elements) multiply faster than numpy scalars.
+        keen = 0.5 + 0.5 * float(state.awareness[self.firm_index, lead])
+        price_ok = float(state.price_acceptance(self.firm_index, paid_price(firm), market.price_scale)[lead])
         # Leads cool fast, then level off: contacted after a day or more, a lead still converts at
         # about 1/60 of the first hour's rate (Oldroyd et al. 2011), so the decay stops at a floor.
         freshness = max(market.lead_freshness_floor, 0.5 ** (self.lead_wait / market.lead_half_life))
@@ -80,7 +84,7 @@ class Salesperson(mesa.Agent):
 
     def step(self) -> None:
         """Work the current lead one step; at the end of the cycle, close it or lose it."""
-        if self.idle:
+        if self.lead == NOBODY:  # idle (the property's test, without the call)
             return
         self.busy_steps += 1
         self.steps_left -= 1
@@ -110,7 +114,13 @@ def leads_by_policy(
     state: ConsumerState, firm_index: int, firm: FirmLike, market: MarketLike, leads: np.ndarray, count: int
 ) -> np.ndarray:
     """The ``count`` leads of ``leads`` (the firm's waiting leads) an idle salesforce takes first,
-    in order, by the firm's ``sales.policy``."""
+    in order, by the firm's ``sales.policy``.
+
+    Each lead has a key and the smallest keys go first; ties go to the lower consumer row, so
+    results do not depend on sorting luck. ``fifo``'s key is the step the lead joined the queue,
+    ``newest``'s minus that, ``best_score``'s minus awareness of the firm x price acceptance
+    (keenest, best-fitting leads first).
+    """
     if leads.size == 0:
         return leads
     policy = firm.sales.policy
@@ -121,18 +131,103 @@ def leads_by_policy(
     else:  # best_score: keenest, best-fitting leads first
         fit = state.price_acceptance(firm_index, paid_price(firm), market.price_scale)[leads]
         key = -(state.awareness[firm_index, leads] * fit)
-    count = min(count, leads.size)
-    # Stable order: ties go to the lower consumer row, so results do not depend on sorting luck.
-    first = np.lexsort((leads, key))[:count] if leads.size <= 4 * count else _smallest(key, leads, count)
-    return leads[first]
+    key[np.isnan(key)] = _NAN_KEY
+    return leads[_smallest(key, np.asarray(leads, dtype=np.int64), count)]
 
 
-def _smallest(key: np.ndarray, leads: np.ndarray, count: int) -> np.ndarray:
-    """Positions of the ``count`` smallest keys (ties by row), without sorting everything."""
-    threshold = np.partition(key, count - 1)[count - 1]
-    candidates = np.flatnonzero(key <= threshold)
-    order = np.lexsort((leads[candidates], key[candidates]))
-    return candidates[order[:count]]
+def first_waiting_leads(state: ConsumerState, firm_index: int, firm: FirmLike, market: MarketLike, count: int) -> np.ndarray:
+    """:func:`leads_by_policy` over the firm's waiting leads (its part of
+    :meth:`ConsumerState.waiting_leads`), in one compiled call (:func:`_first_waiting`)."""
+    policy = _POLICY_CODES.get(firm.sales.policy, _POLICY_CODES["best_score"])
+    fit = _NO_FIT
+    if policy == _POLICY_CODES["best_score"]:
+        fit = state.price_acceptance(firm_index, paid_price(firm), market.price_scale)
+    return _first_waiting(
+        state.lead_of, state.being_worked, firm_index, count, policy, state.lead_since, state.awareness[firm_index], fit
+    )
+
+
+#: Codes of the sales policies for :func:`_first_waiting`; any other name is best_score, as in
+#: :func:`leads_by_policy`.
+_POLICY_CODES = {"fifo": 0, "newest": 1, "best_score": 2}
+_NO_FIT = np.empty(0)  # the price acceptance given to a policy that does not look at it
+
+#: Where a NaN key goes (there are none: awareness and price acceptance are numbers in [0, 1]):
+#: after every number, as numpy sorts.
+_NAN_KEY = float(np.finfo(np.float64).max)
+
+
+@kernel
+def _first_waiting(
+    lead_of: np.ndarray,
+    being_worked: np.ndarray,
+    firm_index: int,
+    count: int,
+    policy: int,
+    lead_since: np.ndarray,
+    awareness: np.ndarray,
+    fit: np.ndarray,
+) -> np.ndarray:
+    """The rows :func:`leads_by_policy` gives for the firm's waiting leads,
+    ``np.flatnonzero((lead_of == firm_index) & ~being_worked)``, under policy 0 (fifo), 1
+    (newest) or 2 (best score, ``fit`` being every consumer's price acceptance); the keys are
+    the ones :func:`leads_by_policy` computes.
+
+    The queue is listed without a branch per consumer (each row is written, and the count moves
+    on only for a waiting lead), so the pass over every consumer pays no mispredicted branches.
+    """
+    queue = np.empty(lead_of.size, dtype=np.int64)
+    size = 0
+    for row in range(lead_of.size):
+        queue[size] = row
+        size += (lead_of[row] == firm_index) & (not being_worked[row])
+    keys = np.empty(size)
+    for position in range(size):
+        row = queue[position]
+        if policy == 0:
+            key = float(lead_since[row])
+        elif policy == 1:
+            key = -float(lead_since[row])
+        else:
+            key = -(awareness[row] * fit[row])
+        keys[position] = _NAN_KEY if key != key else key
+    rows = queue[:size]
+    return rows[_smallest(keys, rows, count)]
+
+
+@kernel
+def _smallest(keys: np.ndarray, rows: np.ndarray, count: int) -> np.ndarray:
+    """Positions of the ``count`` smallest ``(key, row)``, in that order: numpy's
+    ``np.lexsort((rows, keys))[:count]`` for keys that are numbers below +inf (a +inf key is
+    never taken).
+
+    One pass keeping the best so far in order: most keys are above the worst of those, which one
+    well-predicted comparison tells, so a long queue costs no sort.
+    """
+    size = keys.size
+    count = max(0, min(count, size))
+    best_key, best_row, best_position = np.empty(count), np.empty(count, np.int64), np.empty(count, np.int64)
+    if count == 0:
+        return best_position
+    kept = 0
+    worst_key, worst_row = np.inf, -1  # the last kept once there are count of them (no tie before)
+    for position in range(size):
+        key = keys[position]
+        if key > worst_key:
+            continue
+        row = rows[position]
+        if key == worst_key and not row < worst_row:
+            continue
+        place = min(kept, count - 1)  # where it goes: after every kept (key, row) before it
+        while place > 0 and (key < best_key[place - 1] or (key == best_key[place - 1] and row < best_row[place - 1])):
+            best_key[place], best_row[place] = best_key[place - 1], best_row[place - 1]
+            best_position[place] = best_position[place - 1]
+            place -= 1
+        best_key[place], best_row[place], best_position[place] = key, row, position
+        kept = min(kept + 1, count)
+        if kept == count:
+            worst_key, worst_row = best_key[count - 1], best_row[count - 1]
+    return best_position[:kept].copy()
 
 
 def prospect(
@@ -156,9 +251,7 @@ def prospect(
     random numbers).
     """
     sales = firm.sales
-    free = np.flatnonzero(
-        state.reachable[firm_index] & (state.customer_of == NOBODY) & (state.lead_of == NOBODY) & (state.next_lead_step <= step)
-    )
+    free = _free_to_call(state.reachable[firm_index], state.customer_of, state.lead_of, state.next_lead_step, step)
     contacts = sales.prospect_contacts
     for person in idle:
         picks = rng.integers(0, max(free.size, 1), contacts)
@@ -184,3 +277,19 @@ def prospect(
         person.take(found, prospected=True)
         ledger.add("leads_created", firm_index, 1)
         ledger.add("leads_prospected", firm_index, 1)
+
+
+@kernel
+def _free_to_call(
+    reachable: np.ndarray, customer_of: np.ndarray, lead_of: np.ndarray, next_lead_step: np.ndarray, step: int
+) -> np.ndarray:
+    """The consumers a firm's salespeople may call: ``np.flatnonzero(reachable & (customer_of ==
+    NOBODY) & (lead_of == NOBODY) & (next_lead_step <= step))``, in one pass instead of five,
+    listed without a branch per consumer (each row is written; the count moves on only for a
+    free one)."""
+    free = np.empty(reachable.size, dtype=np.int64)
+    size = 0
+    for row in range(reachable.size):
+        free[size] = row
+        size += reachable[row] & (customer_of[row] == NOBODY) & (lead_of[row] == NOBODY) & (next_lead_step[row] <= step)
+    return free[:size].copy()

@@ -35,8 +35,8 @@ from funnelsim.agents import funnel, word_of_mouth
 from funnelsim.agents.channels import ChannelContext, FirmMarketingState, audience_for, decay_post_stock
 from funnelsim.agents.consumer import Consumer
 from funnelsim.agents.marketer import Marketer
-from funnelsim.agents.population import ConsumerState, beta_draws
-from funnelsim.agents.salesperson import Salesperson, leads_by_policy, prospect
+from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
+from funnelsim.agents.salesperson import Salesperson, first_waiting_leads, prospect
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.metrics import COLUMNS, COUNT_COLUMNS, firm_row_block, summarize
 from funnelsim.model.network import CompleteNetwork, build_network
@@ -54,6 +54,44 @@ def reporter_name(firm_name: str, column: str) -> str:
     return f"{firm_name}.{column}"
 
 
+class _NotingDict(dict):
+    """A dict that sets ``changed`` whenever an entry may have been added, replaced or removed."""
+
+    changed = True
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self.changed = True
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self.changed = True
+        super().__delitem__(key)
+
+    def __ior__(self, other: Any) -> Any:  # type: ignore[misc]
+        self.changed = True
+        return super().__ior__(other)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        self.changed = True
+        super().update(*args, **kwargs)
+
+    def pop(self, *args: Any) -> Any:
+        self.changed = True
+        return super().pop(*args)
+
+    def popitem(self) -> Any:
+        self.changed = True
+        return super().popitem()
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        self.changed = True
+        return super().setdefault(key, default)
+
+    def clear(self) -> None:
+        self.changed = True
+        super().clear()
+
+
 class RowCollector(mesa.DataCollector):
     """Mesa's DataCollector with one scalar model reporter per firm and measure
     (``"Closer.customers"``), so ``get_model_vars_dataframe()`` and ``mesa.batch_run`` give
@@ -65,8 +103,15 @@ class RowCollector(mesa.DataCollector):
     agent reporters, are collected Mesa's own way, copies and all.
     """
 
-    #: Mesa's reporters by name (set by DataCollector; declared here because collect swaps them).
-    model_reporters: dict[str, Any]
+    @property
+    def model_reporters(self) -> dict[str, Any]:
+        """Mesa's reporters by name, in a dict that notes when it changes, so that collect checks
+        whether there are reporters besides the model's own only after a change."""
+        return self._model_reporters
+
+    @model_reporters.setter
+    def model_reporters(self, value: dict[str, Any]) -> None:
+        self._model_reporters = value if isinstance(value, _NotingDict) else _NotingDict(value)
 
     def __init__(self, columns: tuple[str, ...], firm_names: list[str]):
         self._columns = tuple(columns)
@@ -100,11 +145,14 @@ class RowCollector(mesa.DataCollector):
 
     def collect(self, model: mesa.Model) -> None:
         self._rows.append(model.current_block)
-        if self.model_reporters.keys() <= self._own.keys() and not (self.agent_reporters or self.agenttype_reporters):
-            return  # only the model's own reporters, already kept in the block (a set check in C)
+        reporters = self._model_reporters
+        if reporters.changed:
+            reporters.changed, self._only_own = False, reporters.keys() <= self._own.keys()
+        if self._only_own and not (self.agent_reporters or self.agenttype_reporters):
+            return  # only the model's own reporters, already kept in the block
         others = {name: reporter for name, reporter in self.model_reporters.items() if name not in self._own}
         if others or self.agent_reporters or self.agenttype_reporters:
-            reporters, self.model_reporters = self.model_reporters, others
+            self.model_reporters = others
             try:
                 super().collect(model)
             finally:
@@ -153,7 +201,7 @@ class MarketModel(mesa.Model):
         self._consumer_agents_pending = consumer_agents
         self._consumer_agents: list[Consumer] = []
         self.datacollector = RowCollector(COLUMNS, self.firm_names)
-        self.current_row = self._row()
+        self._row()
         self.datacollector.collect(self)
 
     # ----------------------------------------------------------------------------------------
@@ -241,27 +289,32 @@ class MarketModel(mesa.Model):
             ledger.add("marketer_pay", f, firm.marketing.marketers * firm.marketing.marketer_salary)
             ledger.add("salesperson_pay", f, firm.sales.salespeople * firm.sales.salary)
         ledger.close_step()
-        self.current_row = self._row()
+        self._row()
         self.datacollector.collect(self)
 
     def _sell(self, step: int) -> None:
         """Idle salespeople take the next leads by the firm's policy; then everyone busy works."""
-        state = self.consumers
-        waiting = state.waiting_leads()
+        state, ledger = self.consumers, self.ledger
         for f, people in enumerate(self.salespeople):
-            idle = [person for person in people if person.idle]
+            idle = [person for person in people if person.lead == NOBODY]
             if idle:
-                mine = waiting[state.lead_of[waiting] == f]
-                chosen = leads_by_policy(state, f, self.scenario.firms[f], self.scenario.market, mine, len(idle))
-                for person, lead in zip(idle, chosen):
-                    person.take(lead)
-                    self.ledger.add("leads_taken", f, 1)
-                    self.ledger.add("lead_wait_total", f, person.lead_wait)
-                if len(idle) > len(chosen) and self.scenario.firms[f].sales.prospecting:
+                # The firm's queue now: earlier firms' salespeople only took, found or resolved
+                # their own firm's leads, so it is the queue as it was when the phase began.
+                firm = self.scenario.firms[f]
+                chosen = first_waiting_leads(state, f, firm, self.scenario.market, len(idle))
+                if len(chosen):
+                    waited = 0
+                    for person, lead in zip(idle, chosen):
+                        person.take(lead)
+                        waited += person.lead_wait
+                    # Whole numbers: the same totals as adding 1 and each wait lead by lead.
+                    ledger.add("leads_taken", f, len(chosen))
+                    ledger.add("lead_wait_total", f, waited)
+                if len(idle) > len(chosen) and firm.sales.prospecting:
                     self._prospect(f, idle[len(chosen) :], step)
-            busy = sum(1 for person in people if not person.idle)
+            busy = sum(1 for person in people if person.lead != NOBODY)
             if busy:
-                self.ledger.add("salesperson_busy", f, busy)  # the same whole number as adding 1 per person
+                ledger.add("salesperson_busy", f, busy)  # the same whole number as adding 1 per person
             for person in people:
                 person.step()
 
@@ -269,13 +322,22 @@ class MarketModel(mesa.Model):
         """Outbound prospecting by a firm's idle salespeople (:func:`funnelsim.agents.salesperson.prospect`)."""
         prospect(idle, self.consumers, f, self.scenario.firms[f], self.scenario.market, self.ledger, step, self.rng)
 
-    def _row(self) -> dict[str, np.ndarray]:
-        """This step's row: kept as one (columns, firms) block for the collector, and handed out
-        as a dict of per-firm arrays (views of the block's rows) as ``current_row``."""
+    def _row(self) -> None:
+        """This step's row, kept as one (columns, firms) block (``current_block``) for the collector;
+        ``current_row`` hands it out as a dict of per-firm arrays when someone asks."""
         counts = np.array([len(people) for people in self.salespeople], dtype=float)
         busy = self.ledger.step["salesperson_busy"]
         self.current_block = firm_row_block(self.consumers, self.ledger, counts, busy)
-        return dict(zip(COLUMNS, self.current_block))
+        self._current_row: dict[str, np.ndarray] | None = None
+
+    @property
+    def current_row(self) -> dict[str, np.ndarray]:
+        """The last step's row: column name -> per-firm array (views of ``current_block``'s rows).
+
+        Made on first look after each step: a run that never looks never pays for the dict."""
+        if self._current_row is None:
+            self._current_row = dict(zip(COLUMNS, self.current_block))
+        return self._current_row
 
     # ----------------------------------------------------------------------------------------
     def run(self, steps: int | None = None) -> pd.DataFrame:

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from funnelsim.agents.channel_codes import CHANNELS, TOUCH_NAMES
-from funnelsim.agents.population import ConsumerState
+from funnelsim.agents.population import STAGE_BLOCK_ROWS, ConsumerState
+from funnelsim.compiled import kernel
 from funnelsim.model.ledger import COST_ITEMS, ITEMS, Ledger
 
 STAGE_COLUMNS = ("unaware", "aware", "leads", "customers", "rival_customers")
@@ -99,39 +100,116 @@ def firm_row_block(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray
     """All columns for every firm at the end of a step, as one fresh (columns, firms) float array
     with rows in :data:`COLUMNS` order.
 
-    The same numbers as :func:`firm_row`, built with a few block copies instead of a dict entry
-    per column: a run collects a row every step, and for small populations the bookkeeping of
-    building it used to cost as much as the step's rules.
+    The same numbers as :func:`firm_row`, filled by one compiled call (:func:`_fill_row_block`)
+    instead of an array operation per column: a run collects a row every step, and for small
+    populations the bookkeeping of building it used to cost as much as the step's rules.
     """
-    firms = state.firms
-    block = np.empty((len(COLUMNS), firms))
-    counts, in_progress = state._stage_counts_and_worked()
-    for column in STAGE_COLUMNS:
-        block[_POSITION[column]] = counts[column]
-    block[_POSITION["leads_in_progress"]] = in_progress
-    block[_POSITION["queue_length"]] = counts["leads"] - in_progress
-    block[_POSITION["salespeople"]] = salespeople
-    block[_POSITION["utilization"]] = np.divide(busy, salespeople, out=np.zeros(firms), where=salespeople > 0)
-    step_values, total_values = ledger._step_values, ledger._total_values
-    block[_FIRST_ITEM : _FIRST_ITEM + len(ITEMS)] = step_values
-    # This step's and the running totals side by side, (2, items, firms), so that each derived
-    # measure is a few operations for both. Sums run item by item from the first, in the listed
-    # order (add.accumulate is a running sum), as firm_row's sum() does (which adds them to 0;
-    # ledger amounts are never -0.0, so that changes nothing).
-    both = np.stack((step_values, total_values))
-    spend = np.add.accumulate(both[:, _SPEND], axis=1)[:, -1]
-    block[_DERIVED["marketing_spend"]] = spend
-    block[_DERIVED["marketing_cost"]] = spend + both[:, _ITEM["marketer_pay"]]
-    block[_DERIVED["sales_cost"]] = (
-        both[:, _ITEM["salesperson_pay"]] + both[:, _ITEM["commissions"]] + both[:, _ITEM["referral_rewards"]]
+    block = np.empty((len(COLUMNS), state.firms))
+    _fill_row_block(
+        block,
+        state.stage_count_block(),
+        np.asarray(salespeople, dtype=float),
+        np.asarray(busy, dtype=float),
+        ledger._step_values,
+        ledger._total_values,
+        state.size,
+        *_LAYOUT,
     )
-    block[_DERIVED["profit"]] = both[:, _ITEM["revenue"]] - np.add.accumulate(both[:, _COSTS], axis=1)[:, -1]
-    block[_CUMULATIVE_POSITIONS] = total_values[_CUMULATIVE_ROWS]
-    customers = counts["customers"]
-    total = customers.sum()
-    block[_POSITION["market_share"]] = customers / total if total > 0 else 0.0
-    block[_POSITION["penetration"]] = customers / state.size
     return block
+
+
+#: Where :func:`_fill_row_block` finds and puts things (passed in, not read as globals, so a
+#: kernel cached on disk never keeps a layout from an older ledger). ``derived_at`` lists the
+#: measures of ``_DERIVED`` in its order: marketing spend, marketing cost, sales cost, profit.
+_LAYOUT = (
+    _FIRST_ITEM,
+    _POSITION["salespeople"],
+    _POSITION["utilization"],
+    _POSITION["customers"],
+    _POSITION["market_share"],
+    _POSITION["penetration"],
+    np.array(_SPEND, dtype=np.int64),
+    np.array(_COSTS, dtype=np.int64),
+    np.array([_ITEM[item] for item in ("marketer_pay", "salesperson_pay", "commissions", "referral_rewards", "revenue")]),
+    np.array([[_DERIVED[name][book] for name in _DERIVED] for book in (0, 1)]),  # derived_at
+    np.array(_CUMULATIVE_POSITIONS, dtype=np.int64),
+    np.array(_CUMULATIVE_ROWS, dtype=np.int64),
+)
+assert COLUMNS[: len(STAGE_BLOCK_ROWS)] == STAGE_BLOCK_ROWS  # the stage counts are copied as one block
+
+
+@kernel
+def _fill_row_block(
+    block: np.ndarray,
+    stage_counts: np.ndarray,
+    salespeople: np.ndarray,
+    busy: np.ndarray,
+    step_values: np.ndarray,
+    total_values: np.ndarray,
+    size: int,
+    first_item: int,
+    salespeople_at: int,
+    utilization_at: int,
+    customers_at: int,
+    market_share_at: int,
+    penetration_at: int,
+    spend_rows: np.ndarray,
+    cost_rows: np.ndarray,
+    money_rows: np.ndarray,
+    derived_at: np.ndarray,
+    cumulative_at: np.ndarray,
+    cumulative_rows: np.ndarray,
+) -> None:
+    """Fill the row ``block`` as :func:`firm_row` computes it, column for column.
+
+    The stage counts (:meth:`ConsumerState.stage_count_block`) are its first rows and this step's
+    ledger items follow the salesforce's two columns; utilization is busy over salespeople (0
+    without any); for this step's amounts and for the running totals (book 0 and 1 of
+    ``derived_at``), marketing spend is the spend items added one by one from the first, marketing
+    cost adds marketers' pay to it, sales cost is salespeople's pay + commissions + referral
+    rewards, and profit is revenue minus the cost items added one by one from the first: the
+    additions in the order :func:`firm_row` makes them, so the same floating-point sums
+    (``firm_row``'s ``sum()`` starts from 0, and ledger amounts are never -0.0, so that changes
+    nothing). Market
+    share is customers over all customers (0 while there are none), penetration customers over
+    ``size``. ``money_rows`` are the ledger rows of marketers' pay, salespeople's pay, commissions,
+    referral rewards and revenue.
+    """
+    firms = block.shape[1]
+    marketer_pay, salesperson_pay, commissions = money_rows[0], money_rows[1], money_rows[2]
+    referral_rewards, revenue = money_rows[3], money_rows[4]
+    for row in range(stage_counts.shape[0]):
+        for f in range(firms):
+            block[row, f] = stage_counts[row, f]
+    for f in range(firms):
+        block[salespeople_at, f] = salespeople[f]
+        block[utilization_at, f] = busy[f] / salespeople[f] if salespeople[f] > 0 else 0.0
+    for item in range(step_values.shape[0]):
+        for f in range(firms):
+            block[first_item + item, f] = step_values[item, f]
+    for book in range(2):
+        values = step_values if book == 0 else total_values
+        for f in range(firms):
+            spend = values[spend_rows[0], f]
+            for k in range(1, spend_rows.size):
+                spend = spend + values[spend_rows[k], f]
+            costs = values[cost_rows[0], f]
+            for k in range(1, cost_rows.size):
+                costs = costs + values[cost_rows[k], f]
+            block[derived_at[book, 0], f] = spend
+            block[derived_at[book, 1], f] = spend + values[marketer_pay, f]
+            block[derived_at[book, 2], f] = values[salesperson_pay, f] + values[commissions, f] + values[referral_rewards, f]
+            block[derived_at[book, 3], f] = values[revenue, f] - costs
+    for k in range(cumulative_at.size):
+        for f in range(firms):
+            block[cumulative_at[k], f] = total_values[cumulative_rows[k], f]
+    total = 0.0
+    for f in range(firms):
+        total += block[customers_at, f]  # whole numbers: exact in any order
+    for f in range(firms):
+        customers = block[customers_at, f]
+        block[market_share_at, f] = customers / total if total > 0 else 0.0
+        block[penetration_at, f] = customers / size
 
 
 def firm_row(state: ConsumerState, ledger: Ledger, salespeople: np.ndarray, busy: np.ndarray) -> dict[str, np.ndarray]:
