@@ -96,8 +96,30 @@ def end_lead(state: ConsumerState, consumers: np.ndarray, market: MarketLike, st
     patience drawn for the next lead (both gamma, :mod:`funnelsim.agents.delays`)."""
     consumers = np.atleast_1d(consumers)
     cooldown = draw_delays(market.lead_cooldown, market.delay_cv, consumers.size, rng)
-    release(state, consumers, step + cooldown)
-    state.patience[consumers] = draw_delays(market.lead_patience, market.delay_cv, consumers.size, rng, minimum=1)
+    patience = draw_delays(market.lead_patience, market.delay_cv, consumers.size, rng, minimum=1)
+    _end_leads(
+        state.lead_of,
+        state.being_worked,
+        state.referred_by,
+        state.next_lead_step,
+        state.patience,
+        consumers,
+        step,
+        cooldown,
+        patience,
+    )
+
+
+@kernel
+def _end_leads(lead_of, being_worked, referred_by, next_lead_step, patience, consumers, step, cooldown, new_patience):
+    """:func:`release` until ``step + cooldown`` and the new patience, for each listed consumer, in one pass."""
+    for i in range(consumers.size):
+        c = consumers[i]
+        lead_of[c] = NOBODY
+        being_worked[c] = False
+        referred_by[c] = NOBODY
+        next_lead_step[c] = step + cooldown[i]
+        patience[c] = new_patience[i]
 
 
 def release(state: ConsumerState, consumers: np.ndarray, next_lead_step: int | np.ndarray) -> None:
@@ -247,10 +269,10 @@ def _waiting_with_chance(
     chance = np.empty(lead_of.size)
     found = 0
     for c in range(lead_of.size):
-        if lead_of[c] != NOBODY and not being_worked[c]:
-            waiting[found] = c
-            chance[found] = rate * acceptances[lead_of[c], c]
-            found += 1
+        waiting[found] = c  # written always, kept when waiting (no branch to mispredict)
+        firm = max(lead_of[c], 0)
+        chance[found] = rate * acceptances[firm, c]
+        found += (lead_of[c] != NOBODY) & ~being_worked[c]
     return waiting[:found], chance[:found]
 
 
@@ -272,22 +294,63 @@ def purchase(
     ledger.add("cost_of_goods", f, firm.unit_cost * count)
     ledger.add("discounts", f, (firm.price - price) * count)
     ledger.add("new_customers", f, count)
-    for items, touches in ((_FIRST_TOUCH_ITEMS, state.first_touch[f][buyers]), (_LAST_TOUCH_ITEMS, state.last_touch[f][buyers])):
-        by_channel = np.bincount(touches, minlength=len(TOUCH_NAMES)) * price
-        ledger.add_items(items, f, by_channel)
-    referred = int(np.count_nonzero(state.referred_by[buyers] != NOBODY))
+    first, last = np.zeros(len(TOUCH_NAMES), dtype=np.int64), np.zeros(len(TOUCH_NAMES), dtype=np.int64)
+    referred = _become_customers(
+        state.customer_of,
+        state.customer_since,
+        state.ever_customer,
+        state.lead_of,
+        state.being_worked,
+        state.referred_by,
+        state.first_touch,
+        state.last_touch,
+        f,
+        buyers,
+        step,
+        first,
+        last,
+    )
+    ledger.add_items(_FIRST_TOUCH_ITEMS, f, first * price)
+    ledger.add_items(_LAST_TOUCH_ITEMS, f, last * price)
     if referred:
         ledger.add("new_customers_referred", f, referred)
         ledger.add("referral_rewards", f, firm.sales.referral_reward * referred)
-    state.customer_of[buyers] = f
-    state.customer_since[buyers] = step
-    state.ever_customer[f][buyers] = True
-    state.lead_of[buyers] = NOBODY
-    state.being_worked[buyers] = False
-    state.referred_by[buyers] = NOBODY
     # A customer's satisfaction varies around the product's quality (exactly it at 0 or 1).
     state.satisfaction[buyers] = beta_draws(firm.quality, concentration, count, rng)
     return revenue
+
+
+@kernel
+def _become_customers(
+    customer_of,
+    customer_since,
+    ever_customer,
+    lead_of,
+    being_worked,
+    referred_by,
+    first_touch,
+    last_touch,
+    f,
+    buyers,
+    step,
+    first,
+    last,
+):
+    """Make the buyers firm ``f``'s customers, out of its queue, in one pass; count their first and
+    last touches by channel code into ``first`` and ``last``; returns how many had been referred."""
+    referred = 0
+    for i in range(buyers.size):
+        c = buyers[i]
+        first[first_touch[f, c]] += 1
+        last[last_touch[f, c]] += 1
+        referred += referred_by[c] != NOBODY
+        customer_of[c] = f
+        customer_since[c] = step
+        ever_customer[f, c] = True
+        lead_of[c] = NOBODY
+        being_worked[c] = False
+        referred_by[c] = NOBODY
+    return referred
 
 
 def refer(
