@@ -130,7 +130,10 @@ class CompleteNetwork:
             return empty, empty
         first = rng.geometric(chance, size=candidates.size)  # trials up to the first kept tie: 1, 2, ...
         referred = first <= sources.size
-        return sources[first[referred] - 1], candidates[referred]
+        position = first[referred]
+        del first  # a few arrays of the candidates' length alive at once, no more
+        position -= 1
+        return sources[position], candidates[referred]
 
     def to_networkx(self) -> nx.Graph:
         return nx.complete_graph(self.size)
