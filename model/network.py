@@ -136,8 +136,22 @@ class CompleteNetwork:
         return sources[position], candidates[referred]
 
     def to_networkx(self) -> nx.Graph:
+        """The explicit graph, for drawing and checks on small populations.
+
+        Refused past :data:`MAX_EXPLICIT_EDGES` ties: networkx keeps about 140 bytes per tie, so
+        the complete graph on 10,000 consumers already takes about 7 GB, and on 10,000,000 it
+        could never be built.
+        """
+        if self.edges > MAX_EXPLICIT_EDGES:
+            raise ValueError(
+                f"the complete graph on {self.size:,} consumers has {self.edges:,} ties, too many for an explicit "
+                f"networkx graph (at most {MAX_EXPLICIT_EDGES:,}); it is kept implicit"
+            )
         return nx.complete_graph(self.size)
 
+
+#: The most ties :meth:`CompleteNetwork.to_networkx` builds (the complete graph on about 4,500 consumers: about 1.4 GB).
+MAX_EXPLICIT_EDGES = 10_000_000
 
 Network = SparseNetwork | CompleteNetwork
 

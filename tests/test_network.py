@@ -194,6 +194,13 @@ def test_refer_on_the_complete_graph_credits_new_customers_of_the_firm_and_stays
     assert abs(referred - chance * count) < 4 * np.sqrt(count * chance * (1 - chance)), (referred, chance * count)
 
 
+def test_complete_graph_too_large_for_networkx_is_refused_with_its_size():
+    # 5,000 consumers: 12,497,500 ties, about 1.7 GB as a networkx graph; 10,000,000 would be 7 x 10^13.
+    with pytest.raises(ValueError, match="5,000 consumers has 12,497,500 ties"):
+        CompleteNetwork(5000).to_networkx()
+    assert CompleteNetwork(40).to_networkx().number_of_edges() == 40 * 39 // 2
+
+
 # --- Barabasi-Albert from arrays -------------------------------------------------------------
 
 
