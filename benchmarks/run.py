@@ -225,7 +225,8 @@ def _merged(earlier: dict, new: dict, chosen: set[str]) -> dict:
     for name in chosen:
         machines[name] = new["machine"]
     merged["machines"] = machines
-    merged["command"] = "several runs of python -m benchmarks.run --only ... --merge (see each section)"
+    # The commands accumulate, so the table says how each part was made.
+    merged["command"] = f"{earlier.get('command', 'an earlier run')}; then {new['command']}"
     merged["elapsed_seconds"] = earlier.get("elapsed_seconds", 0.0) + new["elapsed_seconds"]
     return merged
 
