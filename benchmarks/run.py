@@ -226,7 +226,7 @@ def _merged(earlier: dict, new: dict, chosen: set[str]) -> dict:
         machines[name] = new["machine"]
     merged["machines"] = machines
     # The commands accumulate, so the table says how each part was made.
-    merged["command"] = f"{earlier.get('command', 'an earlier run')}; then {new['command']}"
+    merged["command"] = f"{earlier.get('command', 'an earlier run')}; then {new.get('command', 'a later run')}"
     merged["elapsed_seconds"] = earlier.get("elapsed_seconds", 0.0) + new["elapsed_seconds"]
     return merged
 
