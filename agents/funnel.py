@@ -368,23 +368,36 @@ def refer(
         return
     new_customers = (state.customer_since == step).nonzero()[0]
     new_customers = new_customers[state.customer_of[new_customers] != NOBODY]
+    # A network that can pick the referred among all open consumers (the complete graph's
+    # `referrals`) is asked that way; the others give their sources' ties and refer() filters them.
+    among_open = getattr(network, "referrals", None)
+
+    def open_to_it(f: int, rows: np.ndarray | slice) -> np.ndarray:
+        """Which of ``rows`` could become firm f's lead now (a slice: every consumer)."""
+        return (
+            state.in_market[rows]
+            & state.reachable[f][rows]
+            & (state.customer_of[rows] == NOBODY)
+            & (state.lead_of[rows] == NOBODY)
+            & (state.next_lead_step[rows] <= step)
+        )
+
     for f, firm in enumerate(firms):
         if firm.sales.referral_reward <= 0:
             continue
         sources = new_customers[state.customer_of[new_customers] == f]
         if sources.size == 0:
             continue
-        referrer, neighbour = network.neighbour_pairs(sources, market.referral_share, rng)
-        open_to_it = (
-            state.in_market[neighbour]
-            & state.reachable[f][neighbour]
-            & (state.customer_of[neighbour] == NOBODY)
-            & (state.lead_of[neighbour] == NOBODY)
-            & (state.next_lead_step[neighbour] <= step)
-        )
-        referrer, neighbour = referrer[open_to_it], neighbour[open_to_it]
-        neighbour, first = np.unique(neighbour, return_index=True)  # one referrer each
-        referrer = referrer[first]
+        if among_open is not None:
+            # The complete graph: every open consumer is a neighbour of every source, so it draws
+            # from them directly (one draw each) rather than through millions of pairs.
+            referrer, neighbour = among_open(sources, np.flatnonzero(open_to_it(f, slice(None))), market.referral_share, rng)
+        else:
+            referrer, neighbour = network.neighbour_pairs(sources, market.referral_share, rng)
+            kept = open_to_it(f, neighbour)
+            referrer, neighbour = referrer[kept], neighbour[kept]
+            neighbour, first = np.unique(neighbour, return_index=True)  # one referrer each
+            referrer = referrer[first]
         state.lead_of[neighbour] = f
         state.lead_since[neighbour] = step
         state.referred_by[neighbour] = referrer

@@ -196,29 +196,35 @@ def extrapolated_rss(row: dict, steps: int = 365) -> float:
     return measured[-1] + growth * max(steps - len(measured), 0)
 
 
+def _step_range(rows: list[dict]) -> str:
+    """The runs' step count, or its range when kinds were rerun at another length (see each row's steps)."""
+    counts = sorted({row["steps"] for row in rows if "steps" in row}) or [0]
+    return f"{counts[0]}" if len(counts) == 1 else f"{counts[0]} to {counts[-1]} (steps column)"
+
+
 def _ten_million(rows: list[dict]) -> list[str]:
     lines = [
         "## 8. Ten million consumers",
         "",
         f"`baseline` at {rows[0]['consumers']:,} consumers, mean degree 10, on every network kind (the complete graph "
-        f"in its implicit form), {max(row.get('steps', 0) for row in rows)} steps with the table collected every step, each in a fresh process. "
+        f"in its implicit form), {_step_range(rows)} steps with the table collected every step, each in a fresh process. "
         "Peak memory is the kernel's VmHWM for the whole process; memory growth is the least-squares slope of the "
         "resident set after each step from the third on, and the 365-step figure extends that line (a "
         "pessimistic guess: the table itself grows by one row per firm per step, a few hundred bytes). The peak "
         "over a 365-step run is the larger of the measured peak (the build's, here) and that figure.",
         "",
-        "| network | edges | build wall (s) | build CPU (s) | load average during build | mean step (s) | RSS after build (GiB) "
+        "| network | steps | edges | build wall (s) | build CPU (s) | load average during build | mean step (s) | RSS after build (GiB) "
         "| peak RSS (GiB) | growth per step (MiB) | RSS after 365 steps, extended (GiB) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         if "error" in row:
-            lines.append(f"| {row['kind']} | - | failed: {row['error']} | | | | | | | |")
+            lines.append(f"| {row['kind']} | - | - | failed: {row['error']} | | | | | | | |")
             continue
         # The 1-minute load average before and after the build (rows from before it was recorded: -).
         load = " to ".join(f"{value:.1f}" for value in row.get("build_load_average", [])) or "-"
         lines.append(
-            f"| {row['kind']} | {row['edges']:,} | {row['build_seconds']:.0f} | {row['build_cpu_seconds']:.0f} | {load} | "
+            f"| {row['kind']} | {row['steps']} | {row['edges']:,} | {row['build_seconds']:.0f} | {row['build_cpu_seconds']:.0f} | {load} | "
             f"{row['step_seconds_mean']:.2f} | {row['rss_after_build_bytes'] / GIB:.2f} | {row['peak_rss_bytes'] / GIB:.2f} | "
             f"{row['rss_growth_per_step_bytes'] / 2**20:.2f} | {extrapolated_rss(row) / GIB:.2f} |"
         )

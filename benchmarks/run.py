@@ -220,12 +220,26 @@ def _merged(earlier: dict, new: dict, chosen: set[str]) -> dict:
             machines.setdefault(name, earlier["machine"])
     for key, value in new.items():
         merged[key] = value
+    if "ten_million" in new and earlier.get("ten_million"):
+        merged["ten_million"] = _spliced_rows(earlier["ten_million"], new["ten_million"], earlier["machine"], new["machine"])
     for name in chosen:
         machines[name] = new["machine"]
     merged["machines"] = machines
-    merged["command"] = "several runs of python -m benchmarks.run --only ... --merge (see each section)"
+    # The commands accumulate, so the table says how each part was made.
+    merged["command"] = f"{earlier.get('command', 'an earlier run')}; then {new.get('command', 'a later run')}"
     merged["elapsed_seconds"] = earlier.get("elapsed_seconds", 0.0) + new["elapsed_seconds"]
     return merged
+
+
+def _spliced_rows(earlier: list[dict], new: list[dict], earlier_machine: dict, new_machine: dict) -> list[dict]:
+    """Ten-million rows: a kind rerun (``--big-kinds``) replaces its row in place, the others stay.
+
+    Each row carries the machine it was measured on (``machine``), since the rows of one table
+    then come from several runs.
+    """
+    fresh = {row["kind"]: {**row, "machine": row.get("machine", new_machine)} for row in new}
+    rows = [fresh.pop(row["kind"], None) or {**row, "machine": row.get("machine", earlier_machine)} for row in earlier]
+    return rows + list(fresh.values())
 
 
 def _plain_json(value):

@@ -51,7 +51,11 @@ def ten_million(consumers: int, steps: int, kinds: tuple[str, ...], k: int = 10)
     rows = []
     for kind in kinds:
         print(f"[benchmarks] {consumers:,} consumers on {kind} ...", file=sys.stderr, flush=True)
-        result = scale_run(consumers, steps, k=k, kind=kind, progress=True)
+        try:
+            result = scale_run(consumers, steps, k=k, kind=kind, progress=True)
+        except RuntimeError as error:  # e.g. killed for want of memory: the other kinds still run
+            rows.append({"consumers": consumers, "kind": kind, "error": str(error)})
+            continue
         result["rss_growth_per_step_bytes"] = memory_growth(result)
         rows.append(result)
     return rows

@@ -163,6 +163,11 @@ class CompleteNetwork:
         return self.exposure(np.ascontiguousarray(weights.T)).T
 
     def neighbour_pairs(self, sources: np.ndarray, chance: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """About ``chance`` x (n - 1) pairs per source (a binomial count of uniform draws among the others).
+
+        The pairs alone take memory in proportion to sources x n x chance, gigabytes at millions
+        of consumers; referrals use :meth:`referrals`, which draws once per open consumer instead.
+        """
         counts = rng.binomial(self.size - 1, chance, size=sources.size)
         owner = np.repeat(sources, counts)
         # Draw among the n-1 others: shift draws at or above the source's own index by one.
@@ -170,9 +175,49 @@ class CompleteNetwork:
         others += others >= owner
         return owner, others
 
+    def referrals(
+        self, sources: np.ndarray, candidates: np.ndarray, chance: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which ``candidates`` the ``sources`` refer, and the referrer of each: (referrer, referred).
+
+        The sparse networks' rule, every tie out of a source kept with ``chance`` and each referred
+        consumer credited to the first source in ``sources``' order that kept its tie, drawn
+        without the pairs. A candidate's ties to the S sources are independent trials, so the
+        position of its first kept tie is geometric: it is referred when that position is within
+        the sources (chance 1 - (1 - chance)^S), by the source there. One geometric draw per
+        candidate, so memory and time grow with the candidates, whatever S x n x ``chance`` (the
+        pairs :meth:`neighbour_pairs` would draw: hundreds of millions a step at 10,000,000
+        consumers). ``candidates`` (sorted, as ``flatnonzero`` gives them) must exclude the
+        sources, as the consumers open to a referral do, since no one is their own neighbour; the
+        referred come out in the candidates' order.
+        """
+        if sources.size == 0 or candidates.size == 0 or chance <= 0.0:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty
+        first = rng.geometric(chance, size=candidates.size)  # trials up to the first kept tie: 1, 2, ...
+        referred = first <= sources.size
+        position = first[referred]
+        del first  # a few arrays of the candidates' length alive at once, no more
+        position -= 1
+        return sources[position], candidates[referred]
+
     def to_networkx(self) -> nx.Graph:
+        """The explicit graph, for drawing and checks on small populations.
+
+        Refused past :data:`MAX_EXPLICIT_EDGES` ties: networkx keeps about 140 bytes per tie, so
+        the complete graph on 10,000 consumers already takes about 7 GB, and on 10,000,000 it
+        could never be built.
+        """
+        if self.edges > MAX_EXPLICIT_EDGES:
+            raise ValueError(
+                f"the complete graph on {self.size:,} consumers has {self.edges:,} ties, too many for an explicit "
+                f"networkx graph (at most {MAX_EXPLICIT_EDGES:,}); it is kept implicit"
+            )
         return nx.complete_graph(self.size)
 
+
+#: The most ties :meth:`CompleteNetwork.to_networkx` builds (the complete graph on about 4,500 consumers: about 1.4 GB).
+MAX_EXPLICIT_EDGES = 10_000_000
 
 Network = SparseNetwork | CompleteNetwork
 

@@ -152,3 +152,20 @@ def test_merge_keeps_the_benchmarks_not_rerun_with_their_own_machine():
     assert merged["step_cost"] == [2] and merged["sweep"] == {"runs": 3}
     assert merged["machines"]["sweep"]["git_commit"] == "old" and merged["machines"]["step_cost"]["git_commit"] == "new"
     assert merged["elapsed_seconds"] == 15.0
+
+
+def test_merge_of_some_network_kinds_keeps_the_other_kinds_rows_and_the_commands():
+    from benchmarks.run import _merged
+
+    row = {"consumers": 10, "steps": 15}
+    earlier = {
+        "machine": {"git_commit": "old"}, "command": "first", "elapsed_seconds": 1.0,
+        "ten_million": [{**row, "kind": "ring"}, {"consumers": 10, "kind": "complete", "error": "out of memory"}],
+    }  # fmt: skip
+    new = {"machine": {"git_commit": "new"}, "command": "second", "elapsed_seconds": 1.0,
+           "ten_million": [{**row, "kind": "complete", "steps": 365}, {**row, "kind": "sbm"}]}  # fmt: skip
+    merged = _merged(earlier, new, {"ten_million"})
+    assert [(r["kind"], r.get("steps"), r["machine"]["git_commit"]) for r in merged["ten_million"]] == [
+        ("ring", 15, "old"), ("complete", 365, "new"), ("sbm", 15, "new")
+    ]  # fmt: skip
+    assert merged["command"] == "first; then second"

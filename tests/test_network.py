@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 import pytest
 
@@ -67,6 +69,136 @@ def test_neighbour_pairs_are_real_edges_kept_at_the_given_chance(network):
         assert len(owners) == sum(graph.degree[s] for s in sources)
     kept = sum(len(network.neighbour_pairs(sources, 0.25, rng)[0]) for _ in range(200)) / 200
     assert kept == pytest.approx(0.25 * sources.size * network.degree[0], rel=0.1)
+
+
+# --- Referrals on the complete graph -----------------------------------------------------------
+
+
+def _pairs_rule(network, sources, is_candidate, chance, rng):
+    """The sparse networks' referral rule as refer() applies it: every tie out of the sources kept
+    with ``chance``, the candidates' kept, one referrer each, the first in source order."""
+    owner, neighbour = network.neighbour_pairs(sources, chance, rng)
+    kept = is_candidate[neighbour]
+    neighbour, first = np.unique(neighbour[kept], return_index=True)
+    return owner[kept][first], neighbour
+
+
+def test_complete_graph_referrals_have_the_chances_of_ties_kept_one_by_one():
+    # Each candidate's tie to each of the S sources is kept with chance p, independently, and the
+    # first kept one in source order names the referrer: source k refers it with chance
+    # p (1 - p)^k, and it is referred at all with chance 1 - (1 - p)^S. Over R draws of C
+    # candidates the count at each position is binomial(R C, p (1 - p)^k); both the implicit rule
+    # and the pairs rule on an explicit complete graph (a ring with k = n - 1) must land within
+    # 4 standard deviations of it.
+    n, chance, repetitions = 61, 0.3, 2000
+    sources = np.array([4, 17, 40])
+    is_candidate = np.ones(n, dtype=bool)
+    is_candidate[sources] = False
+    is_candidate[::5] = False  # some consumers are not open to a referral
+    candidates = np.flatnonzero(is_candidate)
+    implicit, explicit = CompleteNetwork(n), SparseNetwork(build("ring", n=n, k=n - 1).adjacency)
+    assert explicit.edges == n * (n - 1) // 2
+    trials = repetitions * candidates.size
+    expected = chance * (1 - chance) ** np.arange(sources.size) * trials
+    sd = np.sqrt(expected * (1 - expected / trials))
+    for rule in (
+        lambda rng: implicit.referrals(sources, candidates, chance, rng),
+        lambda rng: _pairs_rule(explicit, sources, is_candidate, chance, rng),
+    ):
+        rng = np.random.default_rng(17)
+        by_position = np.zeros(sources.size)
+        for _ in range(repetitions):
+            referrer, referred = rule(rng)
+            assert is_candidate[referred].all() and np.unique(referred).size == referred.size
+            by_position += np.bincount(np.searchsorted(sources, referrer), minlength=sources.size)
+            assert np.isin(referrer, sources).all()
+        assert np.all(np.abs(by_position - expected) < 4 * sd), (by_position, expected)
+        total, chance_referred = by_position.sum(), 1 - (1 - chance) ** sources.size
+        assert abs(total - chance_referred * trials) < 4 * np.sqrt(trials * chance_referred * (1 - chance_referred))
+
+
+def test_complete_graph_referrals_edge_cases():
+    network, rng = CompleteNetwork(10), np.random.default_rng(0)
+    sources, candidates = np.array([2, 7]), np.array([0, 1, 3, 9])
+    referrer, referred = network.referrals(sources, candidates, 1.0, rng)  # every tie kept: all by the first source
+    assert referred.tolist() == candidates.tolist() and referrer.tolist() == [2, 2, 2, 2]
+    for nobody in (network.referrals(sources, candidates, 0.0, rng), network.referrals(sources[:0], candidates, 0.5, rng)):
+        assert nobody[0].size == nobody[1].size == 0
+
+
+def test_complete_graph_referrals_take_memory_in_proportion_to_the_candidates():
+    # 2,000 sources at 1,000,000 consumers: the pairs of neighbour_pairs would be about
+    # 2,000 x 10^6 x 0.1 = 2 x 10^8 pairs (3 GB); one draw per candidate is a few arrays of n.
+    n, sources = 1_000_000, np.arange(0, 4000, 2)
+    candidates = np.setdiff1d(np.arange(n), sources)
+    rng = np.random.default_rng(3)
+    tracemalloc.start()
+    try:
+        referrer, referred = CompleteNetwork(n).referrals(sources, candidates, 0.1, rng)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 40 * candidates.size  # int64 draws, a mask and two int64 results: 25 bytes each
+    # 1 - 0.9^2000 is 1 but for 10^-91: everyone is referred.
+    assert referred.tolist() == candidates.tolist() and np.isin(referrer, sources).all()
+
+
+def test_refer_on_the_complete_graph_credits_new_customers_of_the_firm_and_stays_linear_in_memory():
+    from funnelsim import MarketModel
+    from funnelsim.agents import funnel
+    from funnelsim.agents.population import NOBODY
+
+    n, step, share = 200_000, 5, 0.01
+    overrides = {"market.consumers": n, "network.kind": "complete", "market.referral_share": share,
+                 "firms.0.sales.referral_reward": 50.0}  # fmt: skip
+    model = MarketModel("baseline", rng=4, overrides=overrides, consumer_agents=False)
+    state, rng = model.consumers, np.random.default_rng(8)
+    # New customers of each firm this step (the referrers to be), and older customers who must not refer.
+    rows = rng.permutation(n)
+    new = {0: np.sort(rows[:20]), 1: np.sort(rows[20:3020])}
+    for f, chosen in new.items():
+        state.customer_of[chosen], state.customer_since[chosen] = f, step
+    old = rows[3020:5000]
+    state.customer_of[old], state.customer_since[old] = 0, step - 1
+    was_open = [
+        state.in_market
+        & state.reachable[f]
+        & (state.customer_of == NOBODY)
+        & (state.lead_of == NOBODY)
+        & (state.next_lead_step <= step)
+        for f in range(2)
+    ]
+    lead_before = state.lead_of.copy()
+    tracemalloc.start()
+    try:
+        funnel.refer(state, model.network, model.scenario.firms, model.scenario.market, model.ledger, step, rng)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Firm 1's ties alone, drawn as pairs, would be 3,000 x 200,000 x 0.01 = 6 x 10^6 pairs (96 MB
+    # of int64, growing with n^2 at a fixed share of new customers); the rule in use keeps a few
+    # arrays of n at once (about 50 bytes per consumer).
+    assert peak < 100 * n
+    changed = state.lead_of != lead_before
+    for f in range(2):
+        mine = np.flatnonzero(changed & (state.lead_of == f))
+        assert was_open[f][mine].all()
+        assert np.isin(state.referred_by[mine], new[f]).all()  # this step's customers of f, no one else
+    # Each open consumer is referred with chance 1 - (1 - share)^S for S new customers of the firm:
+    # 0.182 for firm 0's 20, which refers first; firm 1's 3,000 then refer all but 10^-13 of
+    # those still open.
+    assert np.array_equal(changed & (state.lead_of == 1), was_open[1] & ~(changed & (state.lead_of == 0)))
+    chance = 1 - (1 - share) ** new[0].size
+    count = was_open[0].sum()
+    referred = np.count_nonzero(changed & (state.lead_of == 0))
+    assert abs(referred - chance * count) < 4 * np.sqrt(count * chance * (1 - chance)), (referred, chance * count)
+
+
+def test_complete_graph_too_large_for_networkx_is_refused_with_its_size():
+    # 5,000 consumers: 12,497,500 ties, about 1.7 GB as a networkx graph; 10,000,000 would be 7 x 10^13.
+    with pytest.raises(ValueError, match="5,000 consumers has 12,497,500 ties"):
+        CompleteNetwork(5000).to_networkx()
+    assert CompleteNetwork(40).to_networkx().number_of_edges() == 40 * 39 // 2
 
 
 # --- Barabasi-Albert from arrays -------------------------------------------------------------
