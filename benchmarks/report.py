@@ -51,10 +51,10 @@ def _machine(machine: dict) -> list[str]:
     return [
         "## Machine",
         "",
-        "| cores | CPU | memory | Python | numpy | scipy | Mesa | networkx | load average (start, end) | commit | date |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| cores | CPU | memory | Python | numpy | numba | scipy | Mesa | networkx | load average (start, end) | commit | date |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         f"| {machine['cpus']} | {machine['cpu_model']} | {machine['memory_gib']} GiB | {machine['python']} | "
-        f"{machine['numpy']} | {machine['scipy']} | {machine['mesa']} | {machine['networkx']} | "
+        f"{machine['numpy']} | {machine.get('numba', 'none')} | {machine['scipy']} | {machine['mesa']} | {machine['networkx']} | "
         f"{_load(machine.get('load_average_at_start'))}, {_load(machine.get('load_average_at_end'))} | "
         f"{machine['git_commit']} | {machine['date']} |",
         "",

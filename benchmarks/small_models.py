@@ -23,6 +23,7 @@ PHASES = (
     ("awareness decay", "funnel.py", "decay_awareness"),
     ("cold leads", "funnel.py", "expire_cold_leads"),
     ("lead formation", "funnel.py", "form_leads"),
+    ("lead switching", "funnel.py", "switch_leads"),
     ("self-serve", "funnel.py", "self_serve"),
     ("sales", "market.py", "_sell"),
     ("referrals", "funnel.py", "refer"),

@@ -45,6 +45,7 @@ def machine_description() -> dict[str, object]:
     """What the figures were measured on: cores, CPU, memory, versions, load, commit."""
     import mesa
     import networkx
+    import numba
     import numpy
     import scipy
 
@@ -55,6 +56,7 @@ def machine_description() -> dict[str, object]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "numpy": numpy.__version__,
+        "numba": numba.__version__,
         "scipy": scipy.__version__,
         "mesa": mesa.__version__,
         "networkx": networkx.__version__,
