@@ -13,7 +13,7 @@ import numpy as np
 
 from funnelsim.agents.channel_codes import TOUCH_NAMES
 from funnelsim.agents.delays import draw_delays
-from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws
+from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws, waiting_rows
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike, NetworkLike
 from funnelsim.compiled import kernel
 
@@ -82,12 +82,12 @@ def _past_patience(
     lead_of: np.ndarray, being_worked: np.ndarray, lead_since: np.ndarray, patience: np.ndarray, step: int
 ) -> np.ndarray:
     """Waiting leads (in a queue, no salesperson) that have waited at least their patience, in row order."""
-    cold = np.empty(lead_of.size, dtype=np.int64)
+    waiting = waiting_rows(lead_of, being_worked)  # a branch-free pass over the narrow arrays first
+    cold = np.empty(waiting.size, dtype=np.int64)
     found = 0
-    for c in range(lead_of.size):
-        if lead_of[c] != NOBODY and not being_worked[c] and step - lead_since[c] >= patience[c]:
-            cold[found] = c
-            found += 1
+    for c in waiting:
+        cold[found] = c
+        found += step - lead_since[c] >= patience[c]
     return cold[:found]
 
 
@@ -188,17 +188,26 @@ def _free_with_a_choice(
 ) -> np.ndarray:
     """In-market consumers, nobody's lead or customer and not cooling down, with at least one
     firm they could become a lead of (reachable, awareness above 0 and at their threshold)."""
-    free = np.empty(threshold.size, dtype=np.int64)
+    # First the conditions on narrow arrays, for everyone, without a branch (who passes is a
+    # random pattern: mispredicted branches cost more than the comparisons); then the awareness
+    # rows, for those few only.
+    size = threshold.size
+    open_now = np.empty(size, dtype=np.int64)
     found = 0
-    for c in range(threshold.size):
-        if in_market[c] and customer_of[c] == NOBODY and lead_of[c] == NOBODY and next_lead_step[c] <= step:
-            for f in range(awareness.shape[0]):
-                level = awareness[f, c]
-                if reachable[f, c] and level > 0 and level >= threshold[c]:
-                    free[found] = c
-                    found += 1
-                    break
-    return free[:found]
+    for c in range(size):
+        open_now[found] = c
+        found += in_market[c] & (customer_of[c] == NOBODY) & (lead_of[c] == NOBODY) & (next_lead_step[c] <= step)
+    free = np.empty(found, dtype=np.int64)
+    kept = 0
+    for i in range(found):
+        c = open_now[i]
+        for f in range(awareness.shape[0]):
+            level = awareness[f, c]
+            if reachable[f, c] and level > 0 and level >= threshold[c]:
+                free[kept] = c
+                kept += 1
+                break
+    return free[:kept]
 
 
 @kernel
@@ -265,15 +274,11 @@ def _waiting_with_chance(
     lead_of: np.ndarray, being_worked: np.ndarray, acceptances: np.ndarray, rate: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """Waiting leads in row order, and each one's chance ``rate x acceptance of its firm's price``."""
-    waiting = np.empty(lead_of.size, dtype=np.int64)
-    chance = np.empty(lead_of.size)
-    found = 0
-    for c in range(lead_of.size):
-        waiting[found] = c  # written always, kept when waiting (no branch to mispredict)
-        firm = max(lead_of[c], 0)
-        chance[found] = rate * acceptances[firm, c]
-        found += (lead_of[c] != NOBODY) & ~being_worked[c]
-    return waiting[:found], chance[:found]
+    waiting = waiting_rows(lead_of, being_worked)
+    chance = np.empty(waiting.size)
+    for i in range(waiting.size):
+        chance[i] = rate * acceptances[lead_of[waiting[i]], waiting[i]]
+    return waiting, chance
 
 
 def purchase(

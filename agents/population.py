@@ -199,7 +199,7 @@ class ConsumerState:
 
     def waiting_leads(self) -> np.ndarray:
         """Consumers in a lead queue and not yet with a salesperson."""
-        return _waiting(self.lead_of, self.being_worked)
+        return waiting_rows(self.lead_of, self.being_worked)
 
     def stage_of(self, firm_index: int) -> np.ndarray:
         """Stage code of every consumer relative to firm ``firm_index`` (see :data:`STAGE_NAMES`)."""
@@ -288,7 +288,7 @@ def _count_stages(
 
 
 @kernel
-def _waiting(lead_of: np.ndarray, being_worked: np.ndarray) -> np.ndarray:
+def waiting_rows(lead_of: np.ndarray, being_worked: np.ndarray) -> np.ndarray:
     """Rows in a lead queue and not being worked, in order."""
     waiting = np.empty(lead_of.size, dtype=np.int64)
     found = 0

@@ -20,24 +20,26 @@ from funnelsim.compiled import kernel
 def talk_strength(state: ConsumerState, aware_weight: float) -> np.ndarray:
     """(firms, n) matrix of how strongly each consumer talks about each firm.
 
-    One row per firm, the layout of the awareness it comes from: ``awareness x aware_weight``, or
-    the satisfaction for the firm a consumer is a customer of, times the consumer's talkativeness.
+    ``awareness x aware_weight``, or the satisfaction for the firm a consumer is a customer of,
+    times the consumer's talkativeness. Stored consumer by consumer (the (firms, n) result is the
+    transpose of an (n, firms) array): a neighbour's strengths for every firm then share one cache
+    line, which the product over the network reads at random.
     """
-    return _talk_strength(state.awareness, aware_weight, state.customer_of, state.satisfaction, state.talkativeness)
+    return _talk_strength(state.awareness, aware_weight, state.customer_of, state.satisfaction, state.talkativeness).T
 
 
 @kernel
 def _talk_strength(
     awareness: np.ndarray, aware_weight: float, customer_of: np.ndarray, satisfaction: np.ndarray, talkativeness: np.ndarray
 ) -> np.ndarray:
-    """:func:`talk_strength` in one pass: (awareness x weight, or satisfaction) x talkativeness,
+    """(n, firms) strengths in one pass: (awareness x weight, or satisfaction) x talkativeness,
     the two products numpy took in that order."""
     firms, size = awareness.shape
-    strength = np.empty((firms, size))
-    for f in range(firms):
-        for c in range(size):
+    strength = np.empty((size, firms))
+    for c in range(size):
+        for f in range(firms):
             value = satisfaction[c] if customer_of[c] == f else awareness[f, c] * aware_weight
-            strength[f, c] = value * talkativeness[c]
+            strength[c, f] = value * talkativeness[c]
     return strength
 
 

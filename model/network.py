@@ -54,21 +54,23 @@ class SparseNetwork:
         """:meth:`exposure` for (k, n) weights, one row per quantity, giving (k, n).
 
         Rows two at a time through one compiled pass over the adjacency
-        (:func:`_pair_times_adjacency`), equal bit for bit to scipy's product of each row; a matrix
-        with weights other than 0 and 1 (built by hand) goes through scipy.
+        (:func:`_columns_times_adjacency`), equal bit for bit to scipy's product of each row; it reads
+        the weights consumer by consumer, so weights given as the transpose of an (n, k) array (as
+        :func:`funnelsim.agents.word_of_mouth.talk_strength` gives them) are used without a copy.
+        A matrix with weights other than 0 and 1 (built by hand) goes through scipy.
         """
-        weights = np.ascontiguousarray(weights, dtype=np.float64)
+        weights = np.asarray(weights, dtype=np.float64)
         result = np.empty(weights.shape)
         if not self._zero_one:
             for row, values in zip(result, weights):
                 row[:] = self.adjacency @ values
             return result
+        columns = weights.T if weights.T.flags.c_contiguous else np.ascontiguousarray(weights.T)
         indptr, indices = self.adjacency.indptr, self.adjacency.indices
-        for r in range(0, weights.shape[0] - 1, 2):
-            _pair_times_adjacency(indptr, indices, weights[r], weights[r + 1], result[r], result[r + 1])
-        if weights.shape[0] % 2:  # the odd row out, paired with itself
-            spare = np.empty(self.size)
-            _pair_times_adjacency(indptr, indices, weights[-1], weights[-1], result[-1], spare)
+        rows = weights.shape[0]
+        for first in range(0, rows, 2):
+            second = min(first + 1, rows - 1)  # the odd row out is paired with itself
+            _columns_times_adjacency(indptr, indices, columns, first, second, result[first], result[second])
         return result
 
     def neighbour_pairs(self, sources: np.ndarray, chance: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -82,16 +84,24 @@ class SparseNetwork:
 
 
 @kernel
-def _pair_times_adjacency(
-    indptr: np.ndarray, indices: np.ndarray, first: np.ndarray, second: np.ndarray, out_first: np.ndarray, out_second: np.ndarray
+def _columns_times_adjacency(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    columns: np.ndarray,
+    first: int,
+    second: int,
+    out_first: np.ndarray,
+    out_second: np.ndarray,
 ) -> None:
-    """A @ first and A @ second for a 0/1 CSR matrix A, into ``out_first`` and ``out_second``.
+    """A @ columns[:, first] and A @ columns[:, second] for a 0/1 CSR matrix A, into ``out_first``
+    and ``out_second``; ``columns`` is (n, k), one consumer's weights side by side.
 
     Each sum starts at 0 and adds the neighbours' weights in the order of the row's entries, as
     scipy's csr_matvec does (times a weight of exactly 1.0), so every value equals scipy's product
-    bit for bit. The cost of a product is the chain of dependent additions, not memory: two
-    weight vectors and two rows at a time give four independent chains, about 1.5 times faster
-    than two of scipy's products.
+    bit for bit. A product's cost is its chain of dependent additions and its reads of the
+    neighbours' weights at random places: two columns and two rows at a time give four independent
+    chains, and a neighbour's weights for both columns come in one cache line. At 100,000 and
+    1,000,000 consumers two firms' exposure costs about 1.1 to 1.3 scipy products, not two.
     """
     size = indptr.size - 1
     paired = size - size % 2
@@ -105,23 +115,23 @@ def _pair_times_adjacency(
         for m in range(common):
             c0 = indices[start0 + m]
             c1 = indices[start1 + m]
-            a0 += first[c0]
-            b0 += second[c0]
-            a1 += first[c1]
-            b1 += second[c1]
+            a0 += columns[c0, first]
+            b0 += columns[c0, second]
+            a1 += columns[c1, first]
+            b1 += columns[c1, second]
         for j in range(start0 + common, start1):
-            a0 += first[indices[j]]
-            b0 += second[indices[j]]
+            a0 += columns[indices[j], first]
+            b0 += columns[indices[j], second]
         for j in range(start1 + common, end1):
-            a1 += first[indices[j]]
-            b1 += second[indices[j]]
+            a1 += columns[indices[j], first]
+            b1 += columns[indices[j], second]
         out_first[i], out_second[i], out_first[i + 1], out_second[i + 1] = a0, b0, a1, b1
     for i in range(paired, size):
         a0 = 0.0
         b0 = 0.0
         for j in range(indptr[i], indptr[i + 1]):
-            a0 += first[indices[j]]
-            b0 += second[indices[j]]
+            a0 += columns[indices[j], first]
+            b0 += columns[indices[j], second]
         out_first[i], out_second[i] = a0, b0
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from funnelsim.agents import funnel, word_of_mouth
-from funnelsim.agents.population import NOBODY, _waiting
+from funnelsim.agents.population import NOBODY, waiting_rows
 from funnelsim.model.network import watts_strogatz_network
 
 SIZE, FIRMS, STEP = 4000, 3, 50
@@ -45,7 +45,7 @@ def state_arrays():
 def test_waiting_leads_and_those_past_their_patience(state_arrays):
     s = state_arrays
     waiting = np.flatnonzero((s["lead_of"] != NOBODY) & ~s["being_worked"])
-    assert np.array_equal(_waiting(s["lead_of"], s["being_worked"]), waiting)
+    assert np.array_equal(waiting_rows(s["lead_of"], s["being_worked"]), waiting)
     cold = waiting[STEP - s["lead_since"][waiting] >= s["patience"][waiting]]
     got = funnel._past_patience(s["lead_of"], s["being_worked"], s["lead_since"], s["patience"], STEP)
     assert np.array_equal(got, cold) and 0 < cold.size < waiting.size
@@ -94,7 +94,7 @@ def test_talk_strength_is_awareness_or_satisfaction_times_talkativeness(state_ar
     customers = np.flatnonzero(s["customer_of"] != NOBODY)
     plain[s["customer_of"][customers], customers] = s["satisfaction"][customers]
     plain *= s["talkativeness"]
-    got = word_of_mouth._talk_strength(s["awareness"], 0.2, s["customer_of"], s["satisfaction"], s["talkativeness"])
+    got = word_of_mouth._talk_strength(s["awareness"], 0.2, s["customer_of"], s["satisfaction"], s["talkativeness"]).T
     assert np.array_equal(got, plain)
 
 
