@@ -49,7 +49,8 @@ def mesa_comparison(consumers: int, warmup: int, repetitions: int, seed: int = 1
     for _ in range(warmup):
         model.step()
     mesa_model = MesaWordOfMouth(model.network_graph(), model.consumers, model.scenario.word_of_mouth, seed=seed)
-    timings = interleaved_medians({"funnelsim": model.step, "mesa": mesa_model.step}, repetitions)
+    # Garbage collected between calls: Mesa's would otherwise be collected during funnelsim's step.
+    timings = interleaved_medians({"funnelsim": model.step, "mesa": mesa_model.step}, repetitions, collect=True)
     return {
         "consumers": consumers,
         "edges": model.network.edges,

@@ -3,10 +3,17 @@
 Shared machines drift: another process can halve the speed for a few seconds. Timing two things
 in alternation (A, B, A, B, ...) exposes both to the same drift, so their ratio stays meaningful
 even when the absolute figures move.
+
+With ``collect``, each timed call starts from a collected heap and runs with the cyclic garbage
+collector paused, as :mod:`timeit` runs: otherwise one contestant's garbage (idiomatic Mesa makes a
+great deal of it) is collected during the other's call and billed to it. A collection walks every
+object, so both then start with cold caches, which costs the array code more than the
+interpreted one: the comparison is conservative for funnelsim.
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import platform
 import subprocess
@@ -16,16 +23,26 @@ from pathlib import Path
 from statistics import median
 
 
-def interleaved_medians(contestants: dict[str, Callable[[], object]], repetitions: int) -> dict[str, dict[str, float]]:
-    """Call every contestant once per round, ``repetitions`` rounds; median and spread in seconds."""
+def interleaved_medians(
+    contestants: dict[str, Callable[[], object]], repetitions: int, collect: bool = False
+) -> dict[str, dict[str, float]]:
+    """Call every contestant once per round, ``repetitions`` rounds; median and spread in seconds.
+    ``collect``: collect garbage before each call and pause the collector during it."""
     samples: dict[str, list[float]] = {name: [] for name in contestants}
     cpu: dict[str, list[float]] = {name: [] for name in contestants}
     for _ in range(repetitions):
         for name, call in contestants.items():
-            start, cpu_start = time.perf_counter(), time.process_time()
-            call()
-            samples[name].append(time.perf_counter() - start)
-            cpu[name].append(time.process_time() - cpu_start)
+            if collect:
+                gc.collect()
+                gc.disable()
+            try:
+                start, cpu_start = time.perf_counter(), time.process_time()
+                call()
+                samples[name].append(time.perf_counter() - start)
+                cpu[name].append(time.process_time() - cpu_start)
+            finally:
+                if collect:
+                    gc.enable()
     # CPU time of this process as well: on a machine shared by many processes, wall time counts
     # the time others held the core; CPU time counts only this work.
     return {name: {**summarize_seconds(values), "cpu_median": median(cpu[name])} for name, values in samples.items()}
