@@ -18,7 +18,7 @@ echo "== lowest allowed versions:"
     | grep -iE '^(mesa|numpy|numba|scipy|networkx|matplotlib|pandas|pyarrow|pydantic|salib|duckdb|optuna|pyabc) ' \
     | tr -s ' ' | paste -sd ',' -
 # numba caches compiled loops beside the sources; this environment's older numba keeps its own.
-export NUMBA_CACHE_DIR="$VENV/numba-cache"
+export NUMBA_CACHE_DIR="$(cd "$VENV" && pwd)/numba-cache"  # absolute: tests run commands in other folders
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider \
     tests/test_scenario.py tests/test_engine.py tests/test_mechanisms.py tests/test_network.py \
     tests/test_results.py tests/test_expressions.py tests/test_competition.py "$@"
