@@ -29,6 +29,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from funnelsim.experiments.executors import ExecutorHandle, open_executor
+from funnelsim.experiments.interrupts import raise_if_interrupted
 from funnelsim.model.scenario import Scenario, load_scenario
 
 #: Largest seed accepted anywhere (run, sweep files, evaluate): seeds are stored in int64 columns
@@ -160,7 +161,12 @@ def evaluate(
     if handle is not None:
         results = _run_all(tasks, handle, progress, description)
     elif scheduler is None and (workers or 1) <= 1:
-        results = [run_task(task) for task in _progress(tasks, progress, description)]
+        results = []
+        for task in _progress(tasks, progress, description):
+            try:
+                results.append(run_task(task))
+            finally:
+                raise_if_interrupted()  # a Ctrl-C swallowed inside the run stops here (see interrupts)
     else:
         with open_executor(workers=workers, scheduler=scheduler) as opened:
             results = _run_all(tasks, opened, progress, description)
@@ -188,7 +194,8 @@ def _run_all(tasks: list[EngineTask], handle: ExecutorHandle, progress: bool, de
 
         submit_more()
         while in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
+            raise_if_interrupted()
             for future in done:
                 results[in_flight.pop(future)] = future.result()
                 bar.update(1)

@@ -8,9 +8,9 @@ depend on where they ran).
 
 One interrupt strategy for all of them: pool workers ignore SIGINT (a Ctrl-C reaches the whole
 process group; the driver alone decides what stops), the driver turns SIGTERM into the same
-``KeyboardInterrupt`` (:func:`sigterm_as_interrupt`), and on any interruption the pool's queued runs
-are dropped and its running workers ended at once. Workers also watch their driver and exit when
-it is gone, so even a ``kill -9`` of the driver leaves no worker behind.
+``KeyboardInterrupt`` and remembers both (:mod:`funnelsim.experiments.interrupts`), and on any
+interruption the pool's queued runs are dropped and its running workers ended at once. Workers
+also watch their driver and exit when it is gone, so even a ``kill -9`` of the driver leaves no worker behind.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from funnelsim.errors import UsageError
+from funnelsim.experiments.interrupts import raise_if_interrupted
 
 
 @dataclass
@@ -46,6 +47,8 @@ class SerialExecutor(Executor):
             future.set_result(fn(*args, **kwargs))
         except Exception as error:
             future.set_exception(error)
+        # A Ctrl-C swallowed inside the run (see interrupts) left a failed result, not a finished run.
+        raise_if_interrupted()
         return future
 
 
@@ -121,24 +124,6 @@ def _stop_now(pool: ProcessPoolExecutor) -> None:
         process.join(timeout=5)
         if process.is_alive():  # pragma: no cover - a worker stuck in uninterruptible I/O
             process.kill()
-
-
-@contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """``kill`` stops a command as Ctrl-C does: finished runs kept, no half-written folder."""
-
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        previous = signal.signal(signal.SIGTERM, interrupt)
-    except ValueError:  # not the main thread (e.g. called from a test thread): leave signals alone
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _exit_with_driver(driver_pid: int) -> None:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 
 from funnelsim.experiments import progress as run_progress
 from funnelsim.experiments.executors import ExecutorHandle
+from funnelsim.experiments.interrupts import raise_if_interrupted
 from funnelsim.experiments.results_store import ResultsStore
 from funnelsim.experiments.run_functions import RunRecord, execute_run, failed_record
 from funnelsim.experiments.sweep_plan import RunTask, SweepPlan
@@ -109,6 +110,7 @@ def run_sweep(
         submit_more()
         while in_flight:
             done, _ = wait(in_flight, timeout=0.5 if steps else flush_seconds, return_when=FIRST_COMPLETED)
+            raise_if_interrupted()
             _drain(handle.progress_queue, on_steps)
             for future in done:
                 task = in_flight.pop(future)

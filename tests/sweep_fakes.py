@@ -39,6 +39,19 @@ def slow_draw(task):
     return {"Firm A.profit": float(rng.uniform()), "Firm A.customers": int(rng.integers(100))}
 
 
+def swallow_interrupt(task):
+    """Run 1 meets a Ctrl-C inside code that swallows it and fails instead, as numba's compiler does
+    when the interrupt lands in its ctypes callback from LLVM."""
+    if task.run_id == 1 and not os.environ.get("FUNNELSIM_TEST_NO_INTERRUPT"):
+        try:
+            signal.raise_signal(signal.SIGINT)
+            time.sleep(0.1)  # the handler runs here at the latest
+        except KeyboardInterrupt:
+            raise RuntimeError("no compiled object yet (the interrupt was swallowed)") from None
+    rng = np.random.default_rng(task.seed_sequence())
+    return {"Firm A.profit": float(rng.uniform())}
+
+
 def die_once(task):
     """Kills its own worker process the first time run 3 is tried (a marker file remembers)."""
     marker = Path(os.environ["FUNNELSIM_TEST_MARKER_DIR"]) / f"died-{task.run_id}"

@@ -1,7 +1,11 @@
 """What `funnelsim serve` tells a user who serves beyond this machine, and how long dropped
-sessions live (unit level; the browser tests cover the running page)."""
+sessions live (unit level; the browser tests cover the running page), and how the server stops."""
 
+import signal
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -34,3 +38,29 @@ def test_dropped_sessions_are_culled_within_minutes_not_a_day():
     import solara.util
 
     assert solara.util.parse_timedelta(server.SESSION_CULL_TIMEOUT) <= 5 * 60
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_the_page_server_stops_on_ctrl_c_or_kill_with_one_line_and_no_traceback(tmp_path, stop):
+    port = server.free_port("127.0.0.1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "funnelsim", "serve", "--port", str(port), "--set", "market.consumers=200"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        process.send_signal(stop)
+        _, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert "Traceback" not in stderr and "funnelsim serve: stopped" in stderr

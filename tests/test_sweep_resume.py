@@ -116,6 +116,39 @@ def test_driver_killed_with_sigkill_then_resumed_has_every_run_exactly_once(tmp_
     np.testing.assert_array_equal(runs.loc[runs["firm"] == "Firm A", "profit"].to_numpy(), expected)
 
 
+SWALLOW_SWEEP = """
+scenario = "baseline"
+steps = 5
+seed = 5
+replications = 4
+run_function = "sweep_fakes:swallow_interrupt"
+[parameters]
+"firms.0.price" = { levels = [1000.0] }
+[design]
+kind = "grid"
+"""
+
+
+def test_a_ctrl_c_swallowed_inside_a_run_still_stops_the_sweep_and_is_not_a_failed_run(tmp_path, monkeypatch, capsys):
+    # numba's compiler swallows a Ctrl-C that lands in its callback from LLVM and fails the compile
+    # instead; a sweep running in this process then recorded a failed run and went on (a CI run
+    # ignored Ctrl-C this way). The interrupt is remembered, so the sweep stops after that run.
+    sweep = tmp_path / "swallow.toml"
+    sweep.write_text(textwrap.dedent(SWALLOW_SWEEP), encoding="utf-8")
+    out = tmp_path / "out"
+    arguments = ["sweep", "--allow-run-function", "sweep_fakes", str(sweep), "--out", str(out), "--serial", "--quiet", "--batch-size", "1"]
+    assert main(arguments) == 130
+    assert "interrupted" in capsys.readouterr().err
+    before = read_runs(out)
+    assert before["run_id"].tolist() == [0]  # the finished run kept; run 1 not recorded as failed
+    assert (before["status"] == "ok").all()
+
+    monkeypatch.setenv("FUNNELSIM_TEST_NO_INTERRUPT", "1")
+    assert main([*arguments, "--resume"]) == 0
+    runs = read_runs(out)
+    assert runs["run_id"].tolist() == [0, 1, 2, 3] and (runs["status"] == "ok").all()
+
+
 def _record(run_id: int, with_series: bool = True) -> RunRecord:
     row = {"run_id": run_id, "point_id": run_id, "replication": 0, "seed": 1, "status": "ok",
            "error": None, "traceback": None, "elapsed_seconds": 0.0}

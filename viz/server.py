@@ -202,6 +202,7 @@ def serve(
     os.environ.update(environment)
     _quiet_known_warnings()
 
+    import click
     from solara.__main__ import run as solara_run
     from solara.server import settings
 
@@ -239,5 +240,9 @@ def serve(
         solara_run.main(args=arguments, prog_name="funnelsim serve", standalone_mode=False)
     except SystemExit as stop:  # uvicorn exits when it cannot bind, for example
         return int(stop.code or 0)
+    except click.exceptions.Abort:
+        # uvicorn shuts down on Ctrl-C or SIGTERM, then raises the signal again, and click turns
+        # the KeyboardInterrupt into Abort: stopping the page is what the user asked for, not an error.
+        print("funnelsim serve: stopped", file=sys.stderr, flush=True)
     sys.stdout.flush()
     return 0

@@ -104,13 +104,16 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from funnelsim.experiments.interrupts import interrupts_stop_the_command
     from funnelsim.model.scenario import ScenarioError
 
     parser = build_parser()
     args = parser.parse_command_line(argv)
     _configure_logging(args)
     try:
-        return int(args.handler(args) or 0)
+        # Ctrl-C and `kill` stop every command the same way: finished work kept, nothing half-written.
+        with interrupts_stop_the_command():
+            return int(args.handler(args) or 0)
     except (ScenarioError, UsageError) as error:
         print(f"funnelsim {args.command}: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -74,7 +74,6 @@ def register(subparsers) -> None:
 
 
 def optimize_command(args: argparse.Namespace) -> int:
-    from funnelsim.experiments.executors import sigterm_as_interrupt
     from funnelsim.experiments.optimization.api import optimize
     from funnelsim.experiments.optimization.trial_store import MANIFEST, partial_directory
 
@@ -89,15 +88,14 @@ def optimize_command(args: argparse.Namespace) -> int:
     if seed is None:
         seed = fresh_seed()
     try:
-        with sigterm_as_interrupt():  # `kill` stops like Ctrl-C: finished batches stay saved
-            result = optimize(
-                args.scenario, firm=args.firm, objective=args.objective, trials=args.trials,
-                replications=args.replications, final_replications=args.final_replications, leaders=args.leaders,
-                space=args.space, overrides=overrides, steps=args.steps, seed=seed, batch_size=args.batch_size,
-                sampler=args.sampler, workers=args.workers, scheduler=args.scheduler, out=args.out,
-                resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
-                progress=not args.quiet and sys.stderr.isatty(),
-            )
+        result = optimize(
+            args.scenario, firm=args.firm, objective=args.objective, trials=args.trials,
+            replications=args.replications, final_replications=args.final_replications, leaders=args.leaders,
+            space=args.space, overrides=overrides, steps=args.steps, seed=seed, batch_size=args.batch_size,
+            sampler=args.sampler, workers=args.workers, scheduler=args.scheduler, out=args.out,
+            resume=args.resume, overwrite=args.overwrite, figures=not args.no_figures,
+            progress=not args.quiet and sys.stderr.isatty(),
+        )
     except KeyboardInterrupt:
         kept = partial_directory(args.out)
         if kept.is_dir():

@@ -145,7 +145,7 @@ def run_replications(
     through the sweep machinery (a one-point plan); the folder appears whole or not at all."""
     from funnelsim.experiments import provenance
     from funnelsim.experiments.engine import SEED_RULE
-    from funnelsim.experiments.executors import open_executor, sigterm_as_interrupt
+    from funnelsim.experiments.executors import open_executor
     from funnelsim.experiments.figures import draw_figures
     from funnelsim.experiments.limits import check_largest_fits, check_run_count
     from funnelsim.experiments.results import load_results
@@ -186,7 +186,7 @@ def run_replications(
         "environment": provenance.environment(),
         "scenario": plan.base_scenario,
     }
-    with sigterm_as_interrupt(), atomic_directory(directory, replace=overwrite) as temporary:
+    with atomic_directory(directory, replace=overwrite) as temporary:
         with open_executor(workers=count, scheduler=scheduler, serial=scheduler is None and count == 1) as handle:
             logger.info("%s: %d replications on %s", scenario.name, replications, handle.description)
             with ResultsStore.create(temporary, manifest, plan.point_table(), None, plan.measures) as store:

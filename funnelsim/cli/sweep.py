@@ -30,7 +30,6 @@ from funnelsim.cli.arguments import (
 )
 from funnelsim.cli.studies import add_shrink_options, shrink
 from funnelsim.errors import UsageError
-from funnelsim.experiments.executors import sigterm_as_interrupt
 from funnelsim.experiments.provenance import command_line, now_utc
 
 #: Exit codes: 0 all runs ok, 1 some runs failed or the sweep was cut short, 2 bad input.
@@ -156,7 +155,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
         parallel = 1 if args.serial else (args.workers or os.cpu_count() or 1)
         check_largest_fits(largest_point_scenarios(plan), min(parallel, plan.n_runs), str(sweep_path))
 
-    with sigterm_as_interrupt(), open_executor(
+    with open_executor(
         workers=args.workers,
         scheduler=args.scheduler,
         serial=args.serial,
