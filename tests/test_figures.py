@@ -173,3 +173,42 @@ def test_sobol_title_fits_with_three_parameters(tmp_path):
     title = figure.axes[0].title.get_window_extent(renderer)
     page = figure.bbox
     assert page.x0 <= title.x0 and title.x1 <= page.x1
+
+
+def _schema_keys(section: type, prefix: str = "") -> list[str]:
+    """Every settable dotted key of a schema class, a firm's index written as ``*``."""
+    import typing
+
+    from pydantic import BaseModel
+
+    keys = []
+    for name, field in section.model_fields.items():
+        annotation = field.annotation
+        is_list = typing.get_origin(annotation) is list
+        inner = [annotation, *typing.get_args(annotation)]  # a section, or one in `X | None` or `list[X]`
+        sections = [kind for kind in inner if isinstance(kind, type) and issubclass(kind, BaseModel)]
+        listed = sections if is_list else []
+        nested = [] if is_list else sections
+        if listed:
+            keys += _schema_keys(listed[0], f"{prefix}{name}.*.")
+        elif nested:
+            keys += _schema_keys(nested[0], f"{prefix}{name}.")
+        else:
+            keys.append(prefix + name)
+    return keys
+
+
+def test_every_setting_and_every_summary_measure_has_a_written_label():
+    # The fallback makes a name from the key's parts; figures and the page read better with a
+    # written label and its unit, so a new setting or measure gets one where it is defined.
+    from funnelsim.model.labels import MEASURE_LABELS, PARAMETER_LABELS
+    from funnelsim.model.metrics import summarize
+    from funnelsim.model.scenario import Scenario
+
+    keys = _schema_keys(Scenario)
+    assert "firms.*.sales.prospect_response" in keys and "seeding.share" in keys and "bass.q" in keys  # the walk reaches them
+    assert [key for key in keys if key not in PARAMETER_LABELS] == []
+    summary = summarize(MarketModel(load_scenario("baseline", {"market.consumers": 200}), seed=1).run(3))
+    unlabelled = [name for name in summary.columns if name not in MEASURE_LABELS and name != "firm" and "_touch_" not in name]
+    assert unlabelled == []
+    assert measure_label("Acme.mean_queue_wait") == "Acme: mean time in the lead queue (days)"
