@@ -32,6 +32,7 @@ from scipy import stats
 
 from funnelsim.errors import UsageError
 from funnelsim.experiments.engine import evaluate
+from funnelsim.experiments.limits import check_run_count
 from funnelsim.model.scenario import Scenario, get_dotted, load_scenario
 
 #: The settings whose elasticities are measured, by name: the firm's key and the published range.
@@ -134,6 +135,7 @@ def measure_elasticities(
             for factor in (1 - change, 1 + change):
                 points.append({f"firms.{index}.{key}": float(value) * factor})
             labels.append((index, name))
+    check_run_count(len(points) * replications, f"{len(points)} points (each setting -/+{change:g}) x {replications:,} replications")
     result = evaluate(
         base, points, replications=replications, seed=seed, steps=steps, workers=workers, scheduler=scheduler,
         progress=progress,

@@ -142,7 +142,7 @@ def evaluate(
 
     # Sizes before work: at most limits.MAX_RUNS runs, and the largest point must fit in memory
     # as many times as runs execute at once here.
-    check_run_count(len(point_list) * max(int(replications), 0), "evaluate")
+    check_run_count(len(point_list) * max(int(replications), 0), "evaluate" if description == "runs" else description)
     scenarios = [load_scenario(base, overrides) if overrides else base for overrides in point_list]
     if handle is None and scheduler is None:
         check_largest_fits(scenarios, workers or 1, "evaluate")

@@ -10,7 +10,9 @@ sampled, built or written, and end the command with one line.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from funnelsim.errors import UsageError
 
@@ -18,10 +20,24 @@ from funnelsim.errors import UsageError
 #: market is days of CPU time on one core: more is almost surely a typo.
 MAX_RUNS = 1_000_000
 
+#: The bound in force: MAX_RUNS, or the command's ``--max-runs`` (:func:`run_limit`), so that
+#: the checks deep inside (``evaluate``, each round of a comparison) honour the option too.
+_limit: ContextVar[int] = ContextVar("run_limit", default=MAX_RUNS)
+
+
+@contextmanager
+def run_limit(max_runs: int | None) -> Iterator[None]:
+    """While inside, :func:`check_run_count` refuses more than ``max_runs`` runs (None: MAX_RUNS)."""
+    token = _limit.set(MAX_RUNS if max_runs is None else int(max_runs))
+    try:
+        yield
+    finally:
+        _limit.reset(token)
+
 
 def check_run_count(runs: int, where: str, max_runs: int | None = None) -> int:
-    """Refuse more than ``max_runs`` (default :data:`MAX_RUNS`) runs in one command."""
-    limit = MAX_RUNS if max_runs is None else int(max_runs)
+    """Refuse more than ``max_runs`` (default: the :func:`run_limit` in force) runs in one command."""
+    limit = _limit.get() if max_runs is None else int(max_runs)
     if runs > limit:
         raise UsageError(
             f"{where}: {_count(runs)} runs is more than the {limit:,} one command may start "

@@ -19,9 +19,9 @@ RUNS = {"--set", "--steps", "--replications", "--seed", "--workers", "--schedule
 EXPECTED = {
     "run": RUNS | {"--max-runs", "--out", "--overwrite", "--no-figures"} | VERBOSITY,
     "sweep": RUNS | {"--max-runs", "--out", "--no-figures"} | VERBOSITY,
-    "compare": RUNS | {"--out", "--overwrite", "--no-figures"} | VERBOSITY,
-    "elasticities": RUNS | VERBOSITY,
-    "optimize": RUNS | {"--out", "--overwrite", "--no-figures"} | VERBOSITY,
+    "compare": RUNS | {"--max-runs", "--out", "--overwrite", "--no-figures"} | VERBOSITY,
+    "elasticities": RUNS | {"--max-runs"} | VERBOSITY,
+    "optimize": RUNS | {"--max-runs", "--out", "--overwrite", "--no-figures"} | VERBOSITY,
     # Calibration runs as many simulations as its --budget says, over the data's periods.
     "calibrate": {"--set", "--seed", "--workers", "--scheduler", "--out", "--overwrite", "--no-figures"} | VERBOSITY,
     "validate": {"--set"} | VERBOSITY,

@@ -165,6 +165,14 @@ CASES = [
     ("replications negative", None, ["run", "baseline", "-r", "-5", *TINY], "needs at least 1", 2),
     ("max-runs lowered", None, ["run", "baseline", "-r", "20", "--max-runs", "10", *TINY], "more than the 10 ", 2),
     ("max-runs zero", None, ["run", "baseline", "--max-runs", "0", *TINY], "--max-runs 0", 2),
+    # Commands that run several points count every run they will start, both sides, every point.
+    ("compare runs", None, ["compare", "bass", "bass", "-r", "600000"], "--replications 600000 on both sides: 1,200,000 runs", 2),
+    ("compare auto runs", None, ["compare", "bass", "bass", "-r", "auto", "--precision", "5%", "--max-replications", "600000"],
+     "1,200,000 runs", 2),
+    ("compare max-runs lowered", None, ["compare", "bass", "bass", "-r", "3", "--max-runs", "5"], "6 runs is more than the 5 ", 2),
+    ("elasticities runs", None, ["elasticities", "baseline", "-r", "200000"], "8 points (each setting -/+0.1) x 200,000 replications", 2),
+    ("optimize runs", None, ["optimize", "baseline", "--trials", "100000", "-r", "20", "--out", "o"],
+     "--trials 100000 x --replications 20 + 6 x --final-replications 20: 2,000,120 runs", 2),
     ("workers zero", None, ["run", "baseline", "--workers", "0", *TINY], "needs at least 1", 2),
     ("workers absurd", None, ["run", "baseline", "--workers", "100000", *TINY], "at most 1024", 2),
     ("seed negative", None, ["run", "baseline", "--seed", "-1", *TINY], "between 0 and 2**63", 2),
@@ -412,3 +420,18 @@ def test_run_functions_come_from_funnelsim_entry_points_or_the_command_line(monk
         check_run_function_allowed("json:loads", "s.toml", ["jsonx"])
     with pytest.raises(UsageError, match="not allowed"):
         check_run_function_allowed("sweep_fakes:slow_draw", "s.toml")  # registered is one function, not its module
+
+
+def test_max_runs_reaches_the_checks_inside_evaluate_and_ends_with_the_command():
+    from funnelsim.errors import UsageError
+    from funnelsim.experiments.engine import evaluate
+    from funnelsim.experiments.limits import MAX_RUNS, check_run_count, run_limit
+
+    with run_limit(3):
+        with pytest.raises(UsageError, match="4 runs is more than the 3 one command may start"):
+            evaluate("bass", replications=4, steps=1)
+        assert len(evaluate("bass", replications=3, steps=1).summary) > 0
+    with run_limit(2 * MAX_RUNS):  # raised: what the default refuses is allowed
+        assert check_run_count(MAX_RUNS + 1, "x") == MAX_RUNS + 1
+    with pytest.raises(UsageError):
+        check_run_count(MAX_RUNS + 1, "x")  # and the default is back afterwards

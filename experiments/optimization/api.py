@@ -379,6 +379,13 @@ def _check_counts(trials, replications, final_replications, leaders, batch_size,
         raise UsageError(f"--steps {steps}: needs at least 1")
     if not 0 <= int(seed) <= MAX_SEED:
         raise UsageError(f"--seed {seed}: must be between 0 and 2**63 - 1")
+    from funnelsim.experiments.limits import check_run_count
+
+    # Every run the search and the final re-run can start, before any of them does.
+    check_run_count(
+        trials * replications + (leaders + 1) * final_replications,
+        f"--trials {trials} x --replications {replications} + {leaders + 1} x --final-replications {final_replications}",
+    )
 
 
 def _open_store(out, resume: bool, overwrite: bool, manifest: dict[str, Any]) -> tuple[TrialStore | None, Path | None]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from funnelsim.cli.arguments import (
     add_command,
+    add_max_runs_argument,
     add_output_arguments,
     add_replications_argument,
     add_seed_argument,
@@ -79,6 +80,7 @@ def register(subparsers) -> None:
     compare.add_argument("--confidence", type=float, default=0.95, metavar="C", help="confidence level (default: 0.95)")
     add_seed_argument(compare, extra="replication r of both A and B uses SeedSequence(N, spawn_key=(r,))")
     add_workers_arguments(compare)
+    add_max_runs_argument(compare)
     add_output_arguments(
         compare, default="none: the table is only printed",
         what=f"{COMPARISON}, {PAIRS} (per replication), {FIGURE} and manifest.json",
@@ -88,6 +90,7 @@ def register(subparsers) -> None:
 
 def compare_command(args: argparse.Namespace) -> int:
     from funnelsim.experiments.compare import AUTO_CAP, HEADLINE_MEASURES, compare
+    from funnelsim.experiments.limits import check_run_count
     from funnelsim.experiments.results_folder import check_output_directory
 
     check_run_arguments(args)
@@ -105,6 +108,9 @@ def compare_command(args: argparse.Namespace) -> int:
         check_output_directory(args.out, args.overwrite, kind="funnelsim compare")
     seed = args.seed if args.seed is not None else fresh_seed()
     expected = cap if isinstance(replications, str) else replications
+    check_run_count(
+        2 * expected, f"--replications {args.replications}" + (f" (up to {cap:,})" if replications == "auto" else "") + " on both sides"
+    )
     workers = args.workers or max(1, min(2 * expected, os.cpu_count() or 1))
 
     def report_round(comparison) -> None:

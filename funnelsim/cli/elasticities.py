@@ -8,6 +8,7 @@ import sys
 
 from funnelsim.cli.arguments import (
     add_command,
+    add_max_runs_argument,
     add_replications_argument,
     add_scenario_arguments,
     add_seed_argument,
@@ -42,6 +43,7 @@ def register(subparsers) -> None:
     add_replications_argument(parser, DEFAULT_REPLICATIONS, extra="paired: both sides of a change share a stream")
     add_seed_argument(parser, default=0)
     add_workers_arguments(parser, default_text="1, this process")
+    add_max_runs_argument(parser)
     parser.set_defaults(handler=run_elasticities_command)
 
 

@@ -105,6 +105,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     from funnelsim.experiments.interrupts import interrupts_stop_the_command
+    from funnelsim.experiments.limits import run_limit
     from funnelsim.model.scenario import ScenarioError
 
     parser = build_parser()
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args)
     try:
         # Ctrl-C and `kill` stop every command the same way: finished work kept, nothing half-written.
-        with interrupts_stop_the_command():
+        with interrupts_stop_the_command(), run_limit(getattr(args, "max_runs", None)):
             return int(args.handler(args) or 0)
     except (ScenarioError, UsageError) as error:
         print(f"funnelsim {args.command}: error: {error}", file=sys.stderr)

@@ -12,6 +12,7 @@ import sys
 
 from funnelsim.cli.arguments import (
     add_command,
+    add_max_runs_argument,
     add_output_arguments,
     add_replications_argument,
     add_scenario_arguments,
@@ -66,6 +67,7 @@ def register(subparsers) -> None:
     )
     add_seed_argument(parser, extra="seeds the replications, the sampler and the bootstrap")
     add_workers_arguments(parser, default_text="1, this process")
+    add_max_runs_argument(parser)
     parser.add_argument("--resume", action="store_true", help="finish the interrupted optimization of DIR (kept in DIR.partial)")
     add_output_arguments(
         parser, default=None, what="best.json, best.toml, trials.parquet, manifest.json and figures/"
