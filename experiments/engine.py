@@ -69,8 +69,11 @@ def run_task(task: EngineTask) -> RunResult:
     """Run one task (in whichever process it lands) and hand back its tables."""
     from funnelsim.model.market import MarketModel
 
-    model = MarketModel(task.scenario, rng=replication_stream(task.seed, task.replication), consumer_agents=False)
-    table = model.run(task.steps)
+    try:
+        model = MarketModel(task.scenario, rng=replication_stream(task.seed, task.replication), consumer_agents=False)
+        table = model.run(task.steps)
+    finally:
+        raise_if_interrupted()  # a Ctrl-C swallowed inside the run ends the caller's loop here (see interrupts)
     summary = model.summary()
     summary.insert(1, "firm_index", np.arange(len(summary), dtype=np.int64))
     timeseries = None
@@ -161,12 +164,7 @@ def evaluate(
     if handle is not None:
         results = _run_all(tasks, handle, progress, description)
     elif scheduler is None and (workers or 1) <= 1:
-        results = []
-        for task in _progress(tasks, progress, description):
-            try:
-                results.append(run_task(task))
-            finally:
-                raise_if_interrupted()  # a Ctrl-C swallowed inside the run stops here (see interrupts)
+        results = [run_task(task) for task in _progress(tasks, progress, description)]
     else:
         with open_executor(workers=workers, scheduler=scheduler) as opened:
             results = _run_all(tasks, opened, progress, description)

@@ -27,20 +27,22 @@ def _swallow_a_ctrl_c() -> None:
 
 
 def test_a_ctrl_c_swallowed_inside_a_run_stops_an_evaluation_in_this_process(monkeypatch):
-    import funnelsim.experiments.engine as engine
+    # run_task is what evaluate, comparisons, optimization and the ABC fit run in this process.
+    from funnelsim.experiments.engine import evaluate
+    from funnelsim.model.market import MarketModel
 
-    real_run_task, started = engine.run_task, []
+    real_run, started = MarketModel.run, []
 
-    def swallowing_run_task(task):
-        started.append(task.replication)
+    def swallowing_run(model, steps=None):
+        started.append(steps)
         if len(started) == 2:
             _swallow_a_ctrl_c()
-        return real_run_task(task)
+        return real_run(model, steps)
 
-    monkeypatch.setattr(engine, "run_task", swallowing_run_task)
+    monkeypatch.setattr(MarketModel, "run", swallowing_run)
     with pytest.raises(KeyboardInterrupt), interrupts_stop_the_command():
-        engine.evaluate("bass", replications=4, steps=3, workers=1)
-    assert started == [0, 1]  # stopped at the run that swallowed it, not after all four
+        evaluate("bass", replications=4, steps=3, workers=1)
+    assert len(started) == 2  # stopped at the run that swallowed it, not after all four
 
 
 class _RaisesWhenCollected:
