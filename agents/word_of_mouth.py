@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from funnelsim.agents.pcg64 import next_double, state_words
 from funnelsim.agents.population import ConsumerState
 from funnelsim.agents.protocols import NetworkLike, WordOfMouthLike
 from funnelsim.compiled import kernel
@@ -74,28 +75,44 @@ def hearers(
     steps nearly every draw is. That skips the costliest operation of the step.
     """
     firms, size = exposure.shape
-    draws = rng.random((size, firms))  # drawn consumer by consumer: row c holds consumer c's draws
-    if settings.form == "fraction":
-        return _hear_fraction(draws, exposure, network.degree, susceptibility, settings.beta)
-    if settings.beta >= 1.0:
+    if settings.form == "contagion" and settings.beta >= 1.0:
+        draws = rng.random((size, firms))
         heard = np.flatnonzero(draws < hearing_chance(exposure.T, network, settings, susceptibility))
         return np.divmod(heard, firms)
+    # The draws are made inside the loops, one per (consumer, firm) in that order, from the
+    # generator's own state (agents/pcg64.py): the numbers rng.random((n, firms)) would give,
+    # without writing them out and reading them back. Another generator gets numpy's array.
+    words = state_words(rng.bit_generator)
+    draws = _NO_DRAWS if words is not None else rng.random((size, firms))
+    words = _NO_WORDS if words is None else words
+    if settings.form == "fraction":
+        return _hear_fraction(words, draws, exposure, network.degree, susceptibility, settings.beta)
     log_keep = np.log1p(-settings.beta)
-    consumer, firm_index = _below_bound(draws, exposure, susceptibility, -log_keep * (1.0 + _BOUND_MARGIN))
+    consumer, firm_index, drawn = _below_bound(words, draws, exposure, susceptibility, -log_keep * (1.0 + _BOUND_MARGIN))
     # The exact chance, computed as hearing_chance does, for the few candidates only.
     chance = -np.expm1(exposure[firm_index, consumer] * log_keep) * susceptibility[consumer]
-    kept = draws[consumer, firm_index] < chance
+    kept = drawn < chance
     return consumer[kept], firm_index[kept]
+
+
+_NO_DRAWS = np.empty((0, 0))
+_NO_WORDS = np.empty(0, dtype=np.uint64)
+
+
+@kernel
+def _draw(words, draws, c, f):
+    """Consumer c's draw for firm f: from the generator's state, or from numpy's array of them."""
+    return next_double(words) if draws.size == 0 else draws[c, f]
 
 
 @kernel
 def _hear_fraction(
-    draws: np.ndarray, exposure: np.ndarray, degree: np.ndarray, susceptibility: np.ndarray, beta: float
+    words: np.ndarray, draws: np.ndarray, exposure: np.ndarray, degree: np.ndarray, susceptibility: np.ndarray, beta: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """(consumer, firm) pairs, by consumer then firm, whose draw is below the fraction form's
     chance ``min(1, beta x exposure / max(degree, 1)) x susceptibility``, computed as
     :func:`hearing_chance` computes it."""
-    size, firms = draws.shape
+    firms, size = exposure.shape
     consumer = np.empty(size * firms, dtype=np.int64)
     firm_index = np.empty(size * firms, dtype=np.int64)
     found = 0
@@ -103,7 +120,7 @@ def _hear_fraction(
         links = max(degree[c], 1.0)
         for f in range(firms):
             share = beta * exposure[f, c] / links
-            if draws[c, f] < min(1.0, share) * susceptibility[c]:
+            if _draw(words, draws, c, f) < min(1.0, share) * susceptibility[c]:
                 consumer[found] = c
                 firm_index[found] = f
                 found += 1
@@ -112,21 +129,24 @@ def _hear_fraction(
 
 @kernel
 def _below_bound(
-    draws: np.ndarray, exposure: np.ndarray, susceptibility: np.ndarray, rate: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """(consumer, firm) pairs, by consumer then firm, whose draw is below the linear bound
-    ``exposure x rate x susceptibility`` (multiplied in that order, as numpy did)."""
-    size, firms = draws.shape
+    words: np.ndarray, draws: np.ndarray, exposure: np.ndarray, susceptibility: np.ndarray, rate: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(consumer, firm, draw) of each pair, by consumer then firm, whose draw is below the linear
+    bound ``exposure x rate x susceptibility`` (multiplied in that order, as numpy did)."""
+    firms, size = exposure.shape
     consumer = np.empty(size * firms, dtype=np.int64)
     firm_index = np.empty(size * firms, dtype=np.int64)
+    drawn = np.empty(size * firms)
     found = 0
     for c in range(size):
         for f in range(firms):
-            if draws[c, f] < exposure[f, c] * rate * susceptibility[c]:
+            draw = _draw(words, draws, c, f)
+            if draw < exposure[f, c] * rate * susceptibility[c]:
                 consumer[found] = c
                 firm_index[found] = f
+                drawn[found] = draw
                 found += 1
-    return consumer[:found], firm_index[:found]
+    return consumer[:found], firm_index[:found], drawn[:found]
 
 
 def spread(state: ConsumerState, network: NetworkLike, settings: WordOfMouthLike, rng: np.random.Generator) -> np.ndarray:

@@ -22,16 +22,19 @@ from funnelsim.model.scenario import Market, WordOfMouth
 
 @pytest.mark.parametrize("beta", [0.01, 0.05, 0.5, 0.999999, 1.0])
 @pytest.mark.parametrize("form", ["contagion", "fraction"])
-def test_hearers_are_the_plain_bernoulli_draws(beta, form):
+@pytest.mark.parametrize("bits", [np.random.PCG64, np.random.MT19937], ids=["pcg64-in-loop", "other-generator"])
+def test_hearers_are_the_plain_bernoulli_draws(beta, form, bits):
     network = watts_strogatz_network(3000, 10, 0.1, seed=4)
     rng = np.random.default_rng(8)
     exposure = rng.exponential(2.0, size=(3000, 2)) * (rng.random((3000, 2)) < 0.8)  # zeros too
     susceptibility = rng.random(3000)
     settings = WordOfMouth(form=form, beta=beta)
-    consumer, firm = hearers(np.ascontiguousarray(exposure.T), network, settings, susceptibility, np.random.default_rng(21))
-    plain = np.random.default_rng(21).random(exposure.shape) < hearing_chance(exposure, network, settings, susceptibility)
+    ours, numpys = np.random.Generator(bits(21)), np.random.Generator(bits(21))
+    consumer, firm = hearers(np.ascontiguousarray(exposure.T), network, settings, susceptibility, ours)
+    plain = numpys.random(exposure.shape) < hearing_chance(exposure, network, settings, susceptibility)
     assert np.array_equal(consumer * 2 + firm, np.flatnonzero(plain))
     assert consumer.size > 0
+    assert ours.random(5).tolist() == numpys.random(5).tolist()  # the stream goes on where numpy's would
 
 
 def test_exposure_of_rows_equals_the_column_product_exactly():
