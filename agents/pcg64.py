@@ -1,4 +1,4 @@
-"""numpy's PCG64 stream, drawn inside a compiled loop: the same doubles, bit for bit.
+"""numpy's PCG64 stream, drawn inside a compiled loop: the same numbers, bit for bit.
 
 Word of mouth draws one uniform per (consumer, firm) on every step and compares each with a
 bound; drawn by numpy, the draws are first written to an array and then read back, which at
@@ -9,14 +9,17 @@ back, so numpy goes on from where the loop stopped and a seed's results do not c
 numpy's PCG64 (``numpy/random/src/pcg64/pcg64.h``): a 128-bit state advanced as
 state = state x MULTIPLIER + increment (mod 2**128), each output the XSL-RR mix of the new state
 (high half xor low half, rotated right by the top 6 bits), and a double ``(output >> 11) x
-2**-53`` (``pcg64_next_double``). Here the 128-bit arithmetic is done in 64-bit halves. Measured
-at about 3.5 ns a number against numpy's 2.4 in its own fill loop.
+2**-53`` (``pcg64_next_double``). A 32-bit draw (what numpy's bounded integers, ``integers``
+and ``choice``, are made from) is the low half of an output, and the high half is kept for the
+next one (``has_uint32`` and ``uinteger`` in numpy's C state, ``pcg64_next32``). Here the 128-bit
+arithmetic is done in 64-bit halves; about 2 ns a number, as numpy's own fill loop.
 
-The state is read where numpy keeps it (``bits.ctypes.state_address`` points at a struct whose
-first field points at the generator's state and increment). That layout is checked once per
-process against the state numpy reports after known draws; any other layout, byte order or bit
-generator gets ``None`` from :func:`state_words`, and callers draw with numpy instead. numpy's
-lock on the generator is not taken: a model's generator is used by one thread at a time.
+The state is read where numpy keeps it: ``bits.ctypes.state_address`` points at numpy's
+``pcg64_state``, whose first field points at the generator's state and increment and whose next
+two hold the kept half. That layout is checked once per process against the state numpy reports
+after known draws; any other layout, byte order or bit generator gets ``None`` from
+:func:`generator_state`, and callers draw with numpy instead. numpy's lock on the generator is
+not taken: a model's generator is used by one thread at a time.
 """
 
 from __future__ import annotations
@@ -34,47 +37,61 @@ _MULTIPLIER_LOW = np.uint64(0x4385DF649FCCF645)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TO_DOUBLE = 1.0 / 9007199254740992.0  # 2**-53
 _WORDS = ctypes.c_uint64 * 4
+_KEPT = ctypes.c_uint32 * 2
+#: Offset of ``has_uint32`` in numpy's ``pcg64_state``, after the pointer to the generator.
+_KEPT_OFFSET = ctypes.sizeof(ctypes.c_void_p)
+
+
+def generator_state(bits: np.random.BitGenerator) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(words, kept)``: views of numpy's own memory, so what a kernel advances, numpy sees.
+
+    ``words``: four uint64, the state's low and high words, then the increment's; ``kept``: two
+    uint32, whether a high half is kept (``has_uint32``) and that half (``uinteger``). ``None``
+    unless ``bits`` is a PCG64 laid out as :func:`_layout_checked` found. The views do not keep
+    ``bits`` alive: use them while holding the generator, as a call does.
+    """
+    if type(bits) is not np.random.PCG64 or not _layout_checked():
+        return None
+    address = bits.ctypes.state_address
+    words = np.ctypeslib.as_array(_WORDS.from_address(_state_pointer(address)))
+    kept = np.ctypeslib.as_array(_KEPT.from_address(address + _KEPT_OFFSET))
+    return words, kept
 
 
 def state_words(bits: np.random.BitGenerator) -> np.ndarray | None:
-    """The generator's state as four uint64 words (state low, state high, increment low,
-    increment high), a view of numpy's own memory: what a kernel advances, numpy sees.
-
-    ``None`` unless ``bits`` is a PCG64 with the layout :func:`_layout` found. The view does not
-    keep ``bits`` alive: use it while holding the generator, as a call does.
-    """
-    if type(bits) is not np.random.PCG64:
-        return None
-    order = _layout()
-    if order is None:
-        return None
-    words = np.ctypeslib.as_array(_WORDS.from_address(_state_pointer(bits)))
-    return words if order == "low-high" else None
+    """The ``words`` of :func:`generator_state`, for loops that draw doubles only."""
+    state = generator_state(bits)
+    return None if state is None else state[0]
 
 
-def _state_pointer(bits: np.random.PCG64) -> int:
-    """Where ``pcg64_state.pcg_state`` (the first field of numpy's C state) points."""
-    return ctypes.c_void_p.from_address(bits.ctypes.state_address).value or 0
+def _state_pointer(address: int) -> int:
+    """Where ``pcg64_state.pcg_state`` (the first field of numpy's C state at ``address``) points."""
+    return ctypes.c_void_p.from_address(address).value or 0
 
 
 @functools.cache
-def _layout() -> str | None:
-    """"low-high" when numpy stores each 128-bit number as a little-endian ``__uint128_t`` (low
-    word first), as gcc and clang builds on x86-64 and arm64 do; None for anything else, found
-    by reading the words after known draws and comparing them with ``bits.state``."""
+def _layout_checked() -> bool:
+    """Whether numpy keeps each 128-bit number as a little-endian ``__uint128_t`` (low word first,
+    as gcc and clang builds on x86-64 and arm64 do) and the kept half right after the pointer to
+    them: read after known draws, the words agree with what ``bits.state`` reports."""
     if sys.byteorder != "little":
-        return None
+        return False
     bits = np.random.PCG64(20_261_201)
     generator = np.random.Generator(bits)
-    for count in (0, 1, 7):
-        generator.random(count)
-        words = _WORDS.from_address(_state_pointer(bits))
-        reported = bits.state["state"]
+    for doubles, halves in ((0, 0), (1, 1), (7, 3), (2, 1)):
+        generator.random(doubles)
+        generator.integers(2**32, size=halves, dtype=np.uint32)
+        address = bits.ctypes.state_address
+        words = _WORDS.from_address(_state_pointer(address))
+        kept = _KEPT.from_address(address + _KEPT_OFFSET)
+        reported = bits.state
         state = int(words[0]) | (int(words[1]) << 64)
         increment = int(words[2]) | (int(words[3]) << 64)
-        if (state, increment) != (reported["state"], reported["inc"]):
-            return None
-    return "low-high"
+        if (state, increment) != (reported["state"]["state"], reported["state"]["inc"]):
+            return False
+        if (int(kept[0]), int(kept[1])) != (reported["has_uint32"], reported["uinteger"]):
+            return False
+    return True
 
 
 @kernel
@@ -92,6 +109,39 @@ def _high_product(a, b):
 @kernel
 def next_double(words):
     """Advance the state in ``words`` by one step and return numpy's ``random()`` for it."""
+    return np.float64(next_uint64(words) >> np.uint64(11)) * _TO_DOUBLE
+
+
+@kernel
+def next_uint32(words, kept):
+    """numpy's next 32-bit draw: the kept high half if there is one, else the low half of a new
+    output, whose high half is kept."""
+    if kept[0] != 0:
+        kept[0] = 0
+        return kept[1]
+    output = next_uint64(words)
+    kept[0] = 1
+    kept[1] = np.uint32(output >> np.uint64(32))
+    return np.uint32(output & _LOW32)
+
+
+@kernel
+def bounded(words, kept, bound):
+    """A uniform integer on [0, ``bound``) for 1 <= bound <= 2**32, as numpy makes one (Lemire's
+    method on 32-bit draws, ``buffered_bounded_lemire_uint32`` in ``distributions.c``): the high
+    half of draw x bound, unless the low half falls below (2**32 - bound) mod bound, when the
+    draw is rejected and another taken (rare: at most bound / 2**32 of draws)."""
+    product = np.uint64(next_uint32(words, kept)) * bound
+    if (product & _LOW32) < bound:
+        threshold = (_LOW32 - (bound - np.uint64(1))) % bound
+        while (product & _LOW32) < threshold:
+            product = np.uint64(next_uint32(words, kept)) * bound
+    return product >> np.uint64(32)
+
+
+@kernel
+def next_uint64(words):
+    """Advance the state in ``words`` by one step and return numpy's 64-bit output for it."""
     state_low, state_high = words[0], words[1]
     low = state_low * _MULTIPLIER_LOW
     high = _high_product(state_low, _MULTIPLIER_LOW) + state_low * _MULTIPLIER_HIGH + state_high * _MULTIPLIER_LOW
@@ -100,8 +150,7 @@ def next_double(words):
     words[0], words[1] = new_low, new_high
     mixed = new_high ^ new_low
     rotation = new_high >> np.uint64(58)
-    output = (mixed >> rotation) | (mixed << ((np.uint64(64) - rotation) & np.uint64(63)))
-    return np.float64(output >> np.uint64(11)) * _TO_DOUBLE
+    return (mixed >> rotation) | (mixed << ((np.uint64(64) - rotation) & np.uint64(63)))
 
 
 @kernel

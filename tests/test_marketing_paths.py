@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from funnelsim import MarketModel
-from funnelsim.agents.sampling import choice_without_replacement, uint32_draws, uniform_picks
+from funnelsim.agents.sampling import choice_without_replacement, uniform_picks
 
 
 @pytest.fixture
@@ -122,18 +122,6 @@ def test_a_sample_of_an_array_is_numpys_and_bad_sizes_are_numpys_errors():
         choice_without_replacement(ours, 10, 11)
 
 
-@pytest.mark.parametrize("count", [0, 1, 599, 600, 601, 2786])
-@pytest.mark.parametrize("kept_half", [False, True])
-def test_32_bit_draws_are_numpys_and_leave_the_generator_as_numpy_would(count, kept_half):
-    numpys, ours = np.random.default_rng(12), np.random.default_rng(12)
-    if kept_half:  # one 32-bit draw made: the generator keeps the other half of a 64-bit output
-        numpys.integers(9, size=1), ours.integers(9, size=1)
-    expected = numpys.integers(2**32, size=count, dtype=np.uint32)
-    got = uint32_draws(ours, count)
-    assert got.dtype == expected.dtype and np.array_equal(got, expected)
-    assert ours.bit_generator.state == numpys.bit_generator.state
-
-
 @pytest.mark.parametrize(
     ("first_size", "second_size", "first_count", "second_count"),
     [
@@ -161,13 +149,13 @@ def test_uniform_picks_from_two_pools_are_numpys_two_integers_calls(first_size, 
         assert ours.bit_generator.state == numpys.bit_generator.state
 
 
-def test_pcg64s_kept_half_is_read_in_place_and_other_bit_generators_give_numpys_draws_too():
+def test_pcg64s_state_is_read_in_place_and_other_bit_generators_give_numpys_draws_too():
     import sys
 
-    from funnelsim.agents.sampling import _pcg64_kept_half
+    from funnelsim.agents.pcg64 import generator_state
 
     # numpy's default generator takes the fast path (its state layout checked on this numpy).
-    assert (_pcg64_kept_half(np.random.default_rng(1).bit_generator) is not None) == (sys.byteorder == "little")
+    assert (generator_state(np.random.default_rng(1).bit_generator) is not None) == (sys.byteorder == "little")
     for make in (np.random.MT19937, np.random.Philox, np.random.SFC64):
         numpys, ours = np.random.Generator(make(3)), np.random.Generator(make(3))
         expected = numpys.choice(10_000, size=700, replace=False)

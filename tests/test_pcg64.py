@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from funnelsim.agents.pcg64 import fill_doubles, state_words
+from funnelsim.agents.pcg64 import bounded, fill_doubles, generator_state, next_uint32, state_words
 
 pytestmark = pytest.mark.skipif(sys.byteorder != "little", reason="the in-loop stream is for little-endian layouts")
 
@@ -34,3 +34,26 @@ def test_other_bit_generators_get_no_words_and_keep_numpys_draws():
     for make in (np.random.MT19937, np.random.Philox, np.random.SFC64):
         assert state_words(make(1)) is None
     assert state_words(np.random.default_rng(1).bit_generator) is not None
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 599, 600])
+@pytest.mark.parametrize("kept_half", [False, True])
+def test_32_bit_draws_are_numpys_kept_half_first_and_leave_the_generator_as_numpy_would(count, kept_half):
+    ours, numpys = np.random.default_rng(12), np.random.default_rng(12)
+    if kept_half:  # one 32-bit draw made: the generator keeps the other half of a 64-bit output
+        ours.integers(9, size=1), numpys.integers(9, size=1)
+    words, kept = generator_state(ours.bit_generator)
+    got = [int(next_uint32(words, kept)) for _ in range(count)]
+    assert got == numpys.integers(2**32, size=count, dtype=np.uint32).tolist()
+    assert ours.bit_generator.state == numpys.bit_generator.state
+
+
+@pytest.mark.parametrize("bound", [1, 2, 3, 1000, 2**31 + 1, 3_000_000_000, 2**32])
+def test_bounded_integers_are_numpys_including_lemires_rejections(bound):
+    # Near 2**32 Lemire's method rejects up to half the draws: the rejections must match too.
+    ours, numpys = np.random.default_rng(bound), np.random.default_rng(bound)
+    words, kept = generator_state(ours.bit_generator)
+    got = [int(bounded(words, kept, np.uint64(bound))) for _ in range(300)] if bound > 1 else []
+    expected = numpys.integers(0, bound, size=300).tolist() if bound > 1 else []
+    assert got == expected
+    assert ours.bit_generator.state == numpys.bit_generator.state
