@@ -53,9 +53,23 @@ def generator_state(bits: np.random.BitGenerator) -> tuple[np.ndarray, np.ndarra
     if type(bits) is not np.random.PCG64 or not _layout_checked():
         return None
     address = bits.ctypes.state_address
-    words = np.ctypeslib.as_array(_WORDS.from_address(_state_pointer(address)))
+    pointer = _state_pointer(address)
+    # Views are made once per generator (a step asks about ten times): kept by the state's address
+    # and reused while the same state pointer is found there, so they always alias live memory.
+    known = _VIEWS.get(address)
+    if known is not None and known[0] == pointer:
+        return known[1], known[2]
+    words = np.ctypeslib.as_array(_WORDS.from_address(pointer))
     kept = np.ctypeslib.as_array(_KEPT.from_address(address + _KEPT_OFFSET))
+    if len(_VIEWS) >= _VIEWS_KEPT:
+        _VIEWS.clear()
+    _VIEWS[address] = (pointer, words, kept)
     return words, kept
+
+
+#: address of numpy's C state -> (its state pointer, words, kept): see :func:`generator_state`.
+_VIEWS: dict[int, tuple[int, np.ndarray, np.ndarray]] = {}
+_VIEWS_KEPT = 64
 
 
 def state_words(bits: np.random.BitGenerator) -> np.ndarray | None:

@@ -57,3 +57,17 @@ def test_bounded_integers_are_numpys_including_lemires_rejections(bound):
     expected = numpys.integers(0, bound, size=300).tolist() if bound > 1 else []
     assert got == expected
     assert ours.bit_generator.state == numpys.bit_generator.state
+
+
+def test_the_views_follow_each_generator_as_generators_come_and_go():
+    # Views are reused per state address; generators made and freed reuse addresses, and two live
+    # ones must never share views.
+    left, right = np.random.default_rng(1), np.random.default_rng(2)
+    left_numpy, right_numpy = np.random.default_rng(1), np.random.default_rng(2)
+    for seed in range(150):  # more than the views kept at once
+        passing, passing_numpy = np.random.default_rng(seed), np.random.default_rng(seed)
+        for ours, numpys in ((left, left_numpy), (passing, passing_numpy), (right, right_numpy)):
+            got = np.empty(3)
+            fill_doubles(state_words(ours.bit_generator), got)
+            assert got.tolist() == numpys.random(3).tolist()
+        del passing
