@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import sys
+import warnings
 
 import numpy as np
 
@@ -36,6 +37,10 @@ _MULTIPLIER_HIGH = np.uint64(0x2360ED051FC65DA4)
 _MULTIPLIER_LOW = np.uint64(0x4385DF649FCCF645)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _TO_DOUBLE = 1.0 / 9007199254740992.0  # 2**-53
+# The arithmetic wraps around 2**64 on purpose; run as plain Python (NUMBA_DISABLE_JIT=1, for a
+# debugger) numpy would warn on every draw.
+warnings.filterwarnings("ignore", "overflow encountered in scalar", RuntimeWarning, module=__name__)
+
 _WORDS = ctypes.c_uint64 * 4
 _KEPT = ctypes.c_uint32 * 2
 #: Offset of ``has_uint32`` in numpy's ``pcg64_state``, after the pointer to the generator.

@@ -152,3 +152,28 @@ def test_becoming_a_customer_and_ending_a_lead_write_what_the_array_rules_wrote(
     assert np.array_equal(next_step[buyers], STEP + cooldown) and np.array_equal(patience[buyers], fresh)
     assert (referred_after[buyers] == NOBODY).all() and (lead_of[buyers] == NOBODY).all()
     assert np.array_equal(patience[untouched], s["patience"][untouched])
+
+
+def test_with_numba_switched_off_a_run_is_the_same_and_quiet(tmp_path):
+    # NUMBA_DISABLE_JIT=1 (the README's way to step through the loops in a debugger) runs every
+    # kernel as plain Python: the same table, and no warning from the generator's wrapping arithmetic.
+    import os
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from funnelsim import MarketModel
+
+    script = (
+        "import sys; from funnelsim import MarketModel; "
+        "MarketModel('baseline', rng=3, overrides={'market.consumers': 300}).run(15).to_pickle(sys.argv[1])"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    plain = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", script, str(tmp_path / "plain.pkl")],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert plain.returncode == 0, plain.stderr
+    compiled = MarketModel("baseline", rng=3, overrides={"market.consumers": 300}).run(15)
+    pd.testing.assert_frame_equal(pd.read_pickle(tmp_path / "plain.pkl"), compiled)
