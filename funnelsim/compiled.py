@@ -11,9 +11,8 @@ not change: the same arithmetic in the same order (numba contracts nothing into 
 multiply-adds unless asked), no random numbers of its own (draws come from the model's numpy
 generator, in the order the rules always drew them: drawn by numpy, or inside the loop from the
 generator's own state with :mod:`funnelsim.agents.pcg64`, which makes numpy's numbers), and no
-exp or log: numpy's vectorised
-versions differ from the C library's in the last bit on some processors, so those stay in numpy,
-on the few elements that need them.
+exp or log: numpy's vectorised versions differ from the C library's in the last bit on some
+processors, so those stay in numpy, on the few elements that need them.
 """
 
 from __future__ import annotations
