@@ -82,9 +82,9 @@ def hearers(
     # The draws are made inside the loops, one per (consumer, firm) in that order, from the
     # generator's own state (agents/pcg64.py): the numbers rng.random((n, firms)) would give,
     # without writing them out and reading them back. Another generator gets numpy's array.
-    words = state_words(rng.bit_generator)
-    draws = _NO_DRAWS if words is not None else rng.random((size, firms))
-    words = _NO_WORDS if words is None else words
+    words, draws = state_words(rng.bit_generator), _NO_DRAWS
+    if words is None:
+        words, draws = _NO_WORDS, rng.random((size, firms))
     if settings.form == "fraction":
         return _hear_fraction(words, draws, exposure, network.degree, susceptibility, settings.beta)
     log_keep = np.log1p(-settings.beta)

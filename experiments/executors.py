@@ -10,7 +10,8 @@ One interrupt strategy for all of them: pool workers ignore SIGINT (a Ctrl-C rea
 process group; the driver alone decides what stops), the driver turns SIGTERM into the same
 ``KeyboardInterrupt`` and remembers both (:mod:`funnelsim.experiments.interrupts`), and on any
 interruption the pool's queued runs are dropped and its running workers ended at once. Workers
-also watch their driver and exit when it is gone, so even a ``kill -9`` of the driver leaves no worker behind.
+also watch their driver and exit when it is gone, so even a ``kill -9`` of the driver leaves no
+worker behind.
 """
 
 from __future__ import annotations
