@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import mesa
 
+from funnelsim.agents import marketing_call
 from funnelsim.agents.channel_codes import CHANNEL_CODE, CHANNELS
 from funnelsim.agents.channels import CHANNEL_FUNCTIONS, ChannelContext
 
@@ -24,6 +25,8 @@ class Marketer(mesa.Agent):
         marketing = context.firm.marketing
         budget = marketing.budget_per_step * self.budget_share
         state, ledger, f, step = context.state, self.model.ledger, self.firm_index, self.model.steps
+        if marketing_call.spend(context, budget, ledger, step):  # the same, in one compiled call
+            return
         for channel, share in zip(CHANNELS, marketing.mix.shares()):
             if share <= 0:
                 continue

@@ -16,6 +16,7 @@ import numpy as np
 
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.protocols import MarketLike, ScenarioLike
+from funnelsim.agents.sampling import marks_for
 from funnelsim.compiled import kernel
 
 NOBODY = -1
@@ -154,7 +155,7 @@ class ConsumerState:
         consumers = np.asarray(consumers, dtype=np.intp)
         # Plain Python scalars, so that the kernel is compiled for one signature only.
         lift, distinct, step = float(lift) if lift > 0.0 else 0.0, bool(distinct), int(step)
-        powers = self._lift_powers(lift, 2) if lift and not distinct else _NO_POWERS
+        powers = self.lift_powers(lift, 2) if lift and not distinct else NO_POWERS
         touching, code = channel_code is not None, int(channel_code or 0)
         # The (firms, n) arrays and the firm, not row views: a view costs more than the row's work.
         args = (
@@ -168,16 +169,16 @@ class ConsumerState:
             lift,
             distinct,
         )
-        listings = self._listings()
-        most = _raise_and_touch(*args, powers, listings, touching, code, step)
+        listings = self.listing_counts()
+        most = raise_and_touch(*args, powers, listings, touching, code, step)
         if most < 0:
             raise IndexError(
                 f"firm {firm_index} or a consumer in {consumers.tolist()[:10]} out of range: {self.firms} firms, {self.size} consumers"
             )
         if most:  # a consumer listed more often than the table of powers covers: nothing was changed
-            _raise_and_touch(*args, self._lift_powers(lift, most + 1), listings, touching, code, step)
+            raise_and_touch(*args, self.lift_powers(lift, most + 1), listings, touching, code, step)
 
-    def _lift_powers(self, lift: float, length: int) -> np.ndarray:
+    def lift_powers(self, lift: float, length: int) -> np.ndarray:
         """(1 - lift) ** k for k = 0, 1, ...: at least ``length`` of them, kept per lift.
 
         numpy's power is not the C library's pow on every processor (it uses SVML's on AVX-512),
@@ -190,12 +191,20 @@ class ConsumerState:
             table = kept[lift] = (1.0 - lift) ** np.arange(max(length, 16), dtype=np.int64)
         return table
 
-    def _listings(self) -> np.ndarray:
-        """A zeroed int32 counter per consumer, lent to :func:`_raise_and_touch` (which leaves it zeroed)."""
+    def listing_counts(self) -> np.ndarray:
+        """A zeroed int32 counter per consumer, lent to :func:`raise_and_touch` (which leaves it zeroed)."""
         listings = self.__dict__.get("_listing_counts")
         if listings is None:
             listings = self._listing_counts = np.zeros(self.size, dtype=np.int32)
         return listings
+
+    def sample_marks(self) -> np.ndarray:
+        """Zeroed marks for samples without replacement from up to every consumer, lent to
+        :func:`funnelsim.agents.sampling.sample_positions` (which leaves them zeroed)."""
+        marks = self.__dict__.get("_sample_marks")
+        if marks is None:
+            marks = self._sample_marks = marks_for(self.size)
+        return marks
 
     def waiting_leads(self) -> np.ndarray:
         """Consumers in a lead queue and not yet with a salesperson."""
@@ -299,11 +308,11 @@ def waiting_rows(lead_of: np.ndarray, being_worked: np.ndarray) -> np.ndarray:
     return waiting[:found]
 
 
-_NO_POWERS = np.ones(1)  # the table passed when no consumer's listings are counted
+NO_POWERS = np.ones(1)  # the table passed when no consumer's listings are counted
 
 
 @kernel
-def _raise_and_touch(
+def raise_and_touch(
     awareness,
     first_touch,
     first_touch_step,
@@ -325,7 +334,7 @@ def _raise_and_touch(
     Awareness: a <- 1 - (1 - a) * r, in that order, for each distinct listed consumer, where r is
     1 - lift when nobody is listed twice (``distinct``, or no repeat found) and otherwise
     ``powers[k]`` = (1 - lift) ** k for a consumer listed k times (numpy's powers; see
-    ``ConsumerState._lift_powers``), exactly as the array rule applied them. ``lift`` 0 changes no
+    ``ConsumerState.lift_powers``), exactly as the array rule applied them. ``lift`` 0 changes no
     awareness. ``listings`` is a zeroed counter per consumer, zeroed again on return. Returns 0;
     or, changing nothing, -1 when the firm or a consumer is out of range, or the largest count when
     ``powers`` is too short for it.

@@ -25,6 +25,10 @@ class LedgerLike(Protocol):
 
     def add_items(self, items: tuple[str, ...], firm_index: int, amounts: np.ndarray) -> None: ...
 
+    def step_values(self) -> np.ndarray | None: ...
+
+    def step_rows(self, items: tuple[str, ...]) -> np.ndarray: ...
+
 
 class NetworkLike(Protocol):
     """The social network as word of mouth and referrals use it."""

@@ -6,14 +6,17 @@ when n is at most 10,000 or k at most n // 50, spending most of its time around 
 than on them. :func:`choice_without_replacement` does the same algorithm in a compiled loop that
 makes numpy's 32-bit draws itself from the generator's own state (:mod:`funnelsim.agents.pcg64`):
 the same numbers of the bit generator in the same order, so the sample and the generator's state
-after it are exactly numpy's, and a seed's results do not change. Outside Floyd's range, or for
-a bit generator other than PCG64, numpy is called.
+after it are exactly numpy's, and a seed's results do not change. Outside Floyd's range numpy
+shuffles the tail of 0..n-1, and so does :func:`sample_positions`; for a bit generator other
+than PCG64, numpy is called.
 
 numpy's algorithm (``numpy/random/_generator.pyx``, ``Generator.choice``, numpy 1.17 and later):
 for j = n - k, ..., n - 1, draw v uniform on [0, j]; take v if not yet taken, else take j. Then
 shuffle the k taken values: for i = k - 1, ..., 1, swap element i with one drawn uniform on
-[0, i]. Every "uniform on [0, r]" is Lemire's method on the generator's 32-bit draws
-(:func:`funnelsim.agents.pcg64.bounded`); r = 0 takes no draw.
+[0, i]. Outside Floyd's range, the tail shuffle: in 0..n-1, for i = n - 1 down to max(n - k, 1),
+swap element i with one drawn uniform on [0, i], and take the last k. Every "uniform on [0, r]"
+is Lemire's method on the generator's 32-bit draws (:func:`funnelsim.agents.pcg64.bounded`);
+r = 0 takes no draw.
 """
 
 from __future__ import annotations
@@ -39,20 +42,38 @@ def choice_without_replacement(rng: np.random.Generator, population: int | np.nd
     n = int(population) if elements is None else elements.size
     size = int(size)
     state = generator_state(rng.bit_generator)
-    if (
-        state is None
-        or (elements is not None and elements.ndim != 1)
-        or size < 0
-        or size > n
-        or n >= _UINT32_RANGE
-        or (n > _TAIL_SHUFFLE_ABOVE and size > n // _TAIL_SHUFFLE_SHARE)
-    ):
-        return rng.choice(population, size=size, replace=False)  # numpy's errors, rows, and its other algorithm
-    taken = np.empty(size, dtype=np.int64)
-    # Marks for the values taken: n bytes, unless the population is too large for them (a set then).
-    seen = np.zeros(n if n <= _MARK_AT_MOST else 0, dtype=np.bool_)
-    _floyd(state[0], state[1], n, size, taken, seen)
+    if state is None or (elements is not None and elements.ndim != 1) or size < 0 or size > n or n >= _UINT32_RANGE:
+        return rng.choice(population, size=size, replace=False)  # numpy's errors and rows
+    taken = sample_positions(state[0], state[1], n, size, marks_for(n))
     return taken if elements is None else elements.take(taken)
+
+
+def marks_for(n: int) -> np.ndarray:
+    """Zeroed marks for :func:`sample_positions` on a population of n: n bytes, or none when the
+    population is too large for them (a hash set of the values taken is used then)."""
+    return np.zeros(n if n <= _MARK_AT_MOST else 0, dtype=np.bool_)
+
+
+@kernel
+def sample_positions(words, kept, n, size, seen):
+    """``size`` distinct values of 0..n-1 (n < 2**32), as ``rng.choice(n, size, replace=False)``
+    draws them: Floyd's algorithm, or the tail shuffle where numpy uses it. ``seen``: zeroed marks
+    of at least n bytes, left zeroed, or an empty array (see :func:`marks_for`)."""
+    if n > _TAIL_SHUFFLE_ABOVE and size > n // _TAIL_SHUFFLE_SHARE:
+        return _tail_shuffle(words, kept, n, size)
+    taken = np.empty(size, dtype=np.int64)
+    _floyd(words, kept, n, size, taken, seen)
+    return taken
+
+
+@kernel
+def _tail_shuffle(words, kept, n, size):
+    """The last ``size`` of 0..n-1 after numpy's partial shuffle of them from the end."""
+    values = np.arange(n)
+    for i in range(n - 1, max(n - size, 1) - 1, -1):
+        k = np.int64(bounded(words, kept, np.uint64(i) + np.uint64(1)))
+        values[i], values[k] = values[k], values[i]
+    return values[n - size :].copy()
 
 
 @kernel
@@ -113,12 +134,12 @@ def uniform_picks(
             [first[rng.integers(0, first.size, first_count)], second[rng.integers(0, second.size, second_count)]]
         )
     picks = np.empty(first_count + second_count, dtype=np.result_type(first, second))
-    _uniform_picks(state[0], state[1], first, first_count, second, picks)
+    uniform_picks_into(state[0], state[1], first, first_count, second, picks)
     return picks
 
 
 @kernel
-def _uniform_picks(words, kept, first, first_count, second, picks):
+def uniform_picks_into(words, kept, first, first_count, second, picks):
     """Fill ``picks`` with ``first_count`` uniform picks from ``first``, then the rest from
     ``second``, by Lemire's method as numpy's ``integers``."""
     for i in range(picks.size):

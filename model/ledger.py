@@ -98,10 +98,19 @@ class Ledger:
     def add_items(self, items: tuple[str, ...], firm_index: int, amounts: np.ndarray) -> None:
         """Add ``amounts[i]`` to ``items[i]`` (distinct items) of firm ``firm_index``: one array operation
         instead of an :meth:`add` per item, with the same sums."""
+        self._step_values[self.step_rows(items), firm_index] += amounts
+
+    def step_values(self) -> np.ndarray:
+        """This step's amounts as one (items, firms) array, for compiled code that adds to them
+        directly (rows by :meth:`step_rows`)."""
+        return self._step_values
+
+    def step_rows(self, items: tuple[str, ...]) -> np.ndarray:
+        """The rows of ``items`` in :meth:`step_values`."""
         rows = _ROWS.get(items)
         if rows is None:
             rows = _ROWS[items] = np.array([ITEM_ROW[item] for item in items], dtype=np.intp)
-        self._step_values[rows, firm_index] += amounts
+        return rows
 
     def add_per_firm(self, item: str, firm_indices: np.ndarray, amounts: np.ndarray | float = 1.0) -> None:
         """Add amounts for many events at once; ``firm_indices`` gives each event's firm."""

@@ -97,7 +97,7 @@ def test_an_index_outside_the_consumers_or_firms_is_an_error_and_changes_nothing
 # whole population, nothing, and populations near 2**32 where Lemire's method rejects about a
 # third of the draws (so the sample needs more draws than it asked for first).
 SAMPLES = [(10_000, 1393), (10_000, 10_000), (10_000, 0), (1, 1), (2, 2), (7, 3), (9884, 720), (10_001, 200), (10_001, 201)]
-SAMPLES += [(60_000, 1200), (3_000_000_000, 1000), (2**32 - 1, 300)]
+SAMPLES += [(60_000, 1200), (200_000, 150_000), (3_000_000_000, 1000), (2**32 - 1, 300)]
 
 
 @pytest.mark.parametrize(("n", "k"), SAMPLES)
