@@ -355,12 +355,13 @@ class MarketModel(mesa.Model):
         rows = self.datacollector.rows()  # (steps, columns, firms)
         steps, firms = rows.shape[0], len(self.firm_names)
         values = rows.transpose(0, 2, 1).reshape(steps * firms, len(COLUMNS))
-        frame = pd.DataFrame(values, columns=list(COLUMNS))
-        frame.insert(0, "firm", np.tile(np.array(self.firm_names, dtype=object), steps))
-        frame.insert(0, "step", np.repeat(np.arange(steps), firms))
-        integer_columns = list(COUNT_COLUMNS)
-        frame[integer_columns] = frame[integer_columns].round().astype(np.int64)
-        return frame
+        # Built from whole columns at once: setting them on a frame one by one cost more than a
+        # short run of a small model.
+        columns = {"step": np.repeat(np.arange(steps), firms), "firm": np.tile(np.array(self.firm_names, dtype=object), steps)}
+        for index, name in enumerate(COLUMNS):
+            column = values[:, index]
+            columns[name] = column.round().astype(np.int64) if name in _COUNTS else column
+        return pd.DataFrame(columns)
 
     def summary(self) -> pd.DataFrame:
         """End-of-run measures per firm (see :func:`funnelsim.model.metrics.summarize`)."""
@@ -381,6 +382,9 @@ class MarketModel(mesa.Model):
     def network_graph(self) -> nx.Graph:
         """The network as a networkx graph (for drawing); nodes are consumer rows."""
         return self.network.to_networkx()
+
+
+_COUNTS = frozenset(COUNT_COLUMNS)
 
 
 class _WeakIdCounters(weakref.WeakKeyDictionary):
