@@ -20,6 +20,9 @@ import math
 
 import numpy as np
 
+from funnelsim.agents import numpy_c
+from funnelsim.compiled import kernel
+
 
 def draw_delays(mean: float, cv: float, size: int, rng: np.random.Generator, minimum: int = 0) -> np.ndarray:
     """``size`` whole-step delays of mean ``mean`` (at least ``minimum``) and coefficient of variation about ``cv``.
@@ -45,14 +48,42 @@ def draw_delays(mean: float, cv: float, size: int, rng: np.random.Generator, min
     """
     if size == 0:
         return np.empty(0, dtype=np.int64)
-    spare = mean - minimum
-    if cv <= 0.0 or spare <= 0.0:
-        return np.full(size, max(minimum, round(mean)), dtype=np.int64)
-    shape = (spare / (cv * mean)) ** 2
-    scale = spare / shape
+    shape, scale, constant = delay_law(mean, cv, minimum)
+    if constant >= 0:
+        return np.full(size, constant, dtype=np.int64)
+    functions = numpy_c.functions()
+    if functions is not None:  # numpy's gamma and uniform draws in one compiled call
+        delays = np.empty(size, dtype=np.int64)
+        fill_delays(functions, numpy_c.state_of(rng), shape, scale, constant, minimum, delays)
+        return delays
     if size == 1:
         # One delay (a salesperson's cycle, a lost lead): the same two draws as scalars, which
         # skips numpy's array set-up; floor of the same double sum, so the same whole number.
         return np.array([minimum + math.floor(rng.gamma(shape, scale) + rng.random())], dtype=np.int64)
     continuous = rng.gamma(shape, scale, size)
     return minimum + np.floor(continuous + rng.random(size)).astype(np.int64)
+
+
+def delay_law(mean: float, cv: float, minimum: int = 0) -> tuple[float, float, int]:
+    """``(shape, scale, constant)`` of :func:`draw_delays`' delays: the gamma's shape and scale,
+    or, when nothing is drawn (cv 0, or a mean at or below the minimum), the constant delay
+    (-1 otherwise). Computed in Python, as :func:`draw_delays` always did, for compiled callers."""
+    spare = mean - minimum
+    if cv <= 0.0 or spare <= 0.0:
+        return 1.0, 1.0, max(minimum, round(mean))
+    shape = (spare / (cv * mean)) ** 2
+    return shape, spare / shape, -1
+
+
+@kernel
+def fill_delays(functions, state, shape, scale, constant, minimum, out):
+    """``out[:] = draw_delays(...)`` for the law of :func:`delay_law`, with numpy's own gamma and
+    uniform draws (:mod:`funnelsim.agents.numpy_c`) in its order: every gamma, then every uniform."""
+    if constant >= 0:
+        out[:] = constant
+        return
+    continuous = np.empty(out.size)
+    for i in range(out.size):
+        continuous[i] = numpy_c.gamma(functions, state, shape, scale)
+    for i in range(out.size):
+        out[i] = minimum + np.int64(math.floor(continuous[i] + numpy_c.uniform(functions, state)))

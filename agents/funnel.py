@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from funnelsim.agents.channel_codes import TOUCH_NAMES
-from funnelsim.agents.delays import draw_delays
+from funnelsim.agents import numpy_c
+from funnelsim.agents.delays import delay_law, draw_delays, fill_delays
 from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws, waiting_rows
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike, NetworkLike
 from funnelsim.compiled import kernel
@@ -65,6 +66,25 @@ def expire_cold_leads(
     Each lead's patience is a random draw (``state.patience``, mean ``lead_patience``); the
     cooldown that follows is drawn too (:func:`end_lead`), so cohorts of leads fall out of step.
     """
+    functions, values = numpy_c.functions(), ledger.step_values()
+    if rng is not None and functions is not None and values is not None:
+        # The same, in one compiled call, with numpy's own draws.
+        _expire_cold_leads(
+            state.lead_of,
+            state.being_worked,
+            state.lead_since,
+            state.patience,
+            state.referred_by,
+            state.next_lead_step,
+            step,
+            functions,
+            numpy_c.state_of(rng),
+            delay_law(market.lead_cooldown, market.delay_cv),
+            delay_law(market.lead_patience, market.delay_cv, 1),
+            values,
+            ledger.step_rows(_COLD_ITEMS),
+        )
+        return
     cold = _past_patience(state.lead_of, state.being_worked, state.lead_since, state.patience, step)
     if cold.size == 0:
         return
@@ -75,6 +95,34 @@ def expire_cold_leads(
         release(state, cold, step + market.lead_cooldown)
     else:
         end_lead(state, cold, market, step, rng)
+
+
+_COLD_ITEMS = ("leads_cold", "cold_wait_total")
+
+
+@kernel
+def _expire_cold_leads(
+    lead_of, being_worked, lead_since, patience, referred_by, next_lead_step, step, functions, state, cooldown, new_patience, values, rows
+):
+    """:func:`expire_cold_leads` for a generator with numpy's C draws: the cold leads, their
+    ledger entries (counts, and each firm's waits summed from 0 in row order, as numpy's bincount
+    sums them, then added), and :func:`end_lead` with the cooldowns and then the patiences
+    drawn as :func:`draw_delays` draws them."""
+    cold = _past_patience(lead_of, being_worked, lead_since, patience, step)
+    if cold.size == 0:
+        return
+    firms = values.shape[1]
+    counts, waits = np.zeros(firms), np.zeros(firms)
+    for c in cold:
+        counts[lead_of[c]] += 1.0
+        waits[lead_of[c]] += step - lead_since[c]
+    for f in range(firms):
+        values[rows[0], f] += counts[f]
+        values[rows[1], f] += waits[f]
+    cooldowns, patiences = np.empty(cold.size, dtype=np.int64), np.empty(cold.size, dtype=np.int64)
+    fill_delays(functions, state, cooldown[0], cooldown[1], cooldown[2], 0, cooldowns)
+    fill_delays(functions, state, new_patience[0], new_patience[1], new_patience[2], 1, patiences)
+    _end_leads(lead_of, being_worked, referred_by, next_lead_step, patience, cold, step, cooldowns, patiences)
 
 
 @kernel
