@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from funnelsim.agents.channel_codes import TOUCH_NAMES
 from funnelsim.agents import numpy_c
+from funnelsim.agents.channel_codes import TOUCH_NAMES
 from funnelsim.agents.delays import delay_law, draw_delays, fill_delays
 from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws, waiting_rows
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike, NetworkLike
@@ -202,10 +202,38 @@ def form_leads(
     if free.size == 0:
         return
     eligible, attraction = _attraction(state.awareness, state.interest_threshold, state.reachable, qualities, acceptances, free)
+    functions, values = numpy_c.functions(), ledger.step_values()
+    if functions is not None and values is not None:
+        # The taste draws, the choice and the bookkeeping in one compiled call (the log stays
+        # numpy's: see funnelsim.compiled).
+        best = _choose_with_taste(np.log(attraction), eligible, functions, numpy_c.state_of(rng))
+        _join_queues(state.lead_of, state.lead_since, free, best, step, values, ledger.step_rows(("leads_created",)))
+        return
     best = _logit_choice(attraction, eligible, rng)
     state.lead_of[free] = best
     state.lead_since[free] = step
     ledger.add_per_firm("leads_created", best)
+
+
+@kernel
+def _choose_with_taste(utility, eligible, functions, state):
+    """:func:`_logit_choice` from the log attraction ``utility`` (changed in place), with numpy's
+    Gumbel draws made in its order (firm by firm) by numpy's own C function."""
+    firms, count = utility.shape
+    if firms > 1:
+        for f in range(firms):
+            for i in range(count):
+                utility[f, i] += numpy_c.gumbel(functions, state, 0.0, 1.0)
+    return _best_eligible(utility, eligible)
+
+
+@kernel
+def _join_queues(lead_of, lead_since, consumers, firm_of, step, values, rows):
+    """Each listed consumer joins the queue of its firm this step; ``rows[0]`` of the ledger counts them."""
+    for i in range(consumers.size):
+        lead_of[consumers[i]] = firm_of[i]
+        lead_since[consumers[i]] = step
+        values[rows[0], firm_of[i]] += 1.0
 
 
 def _choice_terms(state: ConsumerState, firms: Sequence[FirmLike], market: MarketLike) -> tuple[np.ndarray, np.ndarray]:
@@ -304,6 +332,21 @@ def self_serve(
     if market.self_serve_rate == 0:
         return
     _, acceptances = _choice_terms(state, firms, market)
+    functions, values = numpy_c.functions(), ledger.step_values()
+    if functions is not None and values is not None:  # the same, in one compiled call
+        _self_serve(
+            _buyer_state(state),
+            acceptances,
+            market.self_serve_rate,
+            purchase_terms(firms),
+            market.heterogeneity,
+            step,
+            functions,
+            numpy_c.state_of(rng),
+            values,
+            ledger.step_rows(PURCHASE_ITEMS),
+        )
+        return
     waiting, chance = _waiting_with_chance(state.lead_of, state.being_worked, acceptances, market.self_serve_rate)
     if waiting.size == 0:
         return
@@ -329,6 +372,109 @@ def _waiting_with_chance(
     return waiting, chance
 
 
+#: The ledger items of a purchase, then self-serve's own, as :data:`PURCHASE_ITEMS` lists them.
+PURCHASE_ITEMS = (
+    "revenue",
+    "cost_of_goods",
+    "discounts",
+    "new_customers",
+    *_FIRST_TOUCH_ITEMS,
+    *_LAST_TOUCH_ITEMS,
+    "new_customers_referred",
+    "referral_rewards",
+    "self_serve_wait_total",
+    "new_customers_self_serve",
+    "revenue_self_serve",
+)
+_FIRST_TOUCH_ROW = 4
+_LAST_TOUCH_ROW = _FIRST_TOUCH_ROW + len(TOUCH_NAMES)
+_REFERRED_ROW = _LAST_TOUCH_ROW + len(TOUCH_NAMES)
+_SELF_SERVE_ROW = _REFERRED_ROW + 2
+
+#: Columns of :func:`purchase_terms`.
+_PAID, _LIST_PRICE, _UNIT_COST, _REFERRAL_REWARD, _QUALITY = range(5)
+
+
+def purchase_terms(firms: Sequence[FirmLike]) -> np.ndarray:
+    """Per firm: the paid price, the list price, the unit cost, the referral reward and the quality."""
+    return np.array([[paid_price(firm), firm.price, firm.unit_cost, firm.sales.referral_reward, firm.quality] for firm in firms])
+
+
+def _buyer_state(state: ConsumerState) -> tuple:
+    """The consumer arrays a purchase changes or reads, for :func:`_purchase`."""
+    return (
+        state.customer_of,
+        state.customer_since,
+        state.ever_customer,
+        state.lead_of,
+        state.being_worked,
+        state.referred_by,
+        state.first_touch,
+        state.last_touch,
+        state.satisfaction,
+        state.lead_since,
+    )
+
+
+@kernel
+def _self_serve(buyer_state, acceptances, rate, terms, concentration, step, functions, state, values, rows):
+    """:func:`self_serve` with numpy's own C draws: a uniform per waiting lead in row order, then
+    firm by firm its buyers' purchases (:func:`_purchase`) and self-serve's ledger entries."""
+    lead_of, lead_since = buyer_state[3], buyer_state[9]
+    waiting, chance = _waiting_with_chance(lead_of, buyer_state[4], acceptances, rate)
+    buyers = np.empty(waiting.size, dtype=np.int64)
+    found = 0
+    for i in range(waiting.size):
+        buyers[found] = waiting[i]
+        found += numpy_c.uniform(functions, state) < chance[i]
+    buyers = buyers[:found]
+    firm_of = lead_of[buyers]  # before any purchase takes a buyer out of its queue
+    for f in range(terms.shape[0]):
+        mine = buyers[firm_of == f]
+        if mine.size == 0:
+            continue
+        waited = 0
+        for c in mine:
+            waited += step - lead_since[c]
+        values[rows[_SELF_SERVE_ROW], f] += float(waited)
+        revenue = _purchase(buyer_state, f, mine, step, terms[f], concentration, functions, state, values, rows)
+        values[rows[_SELF_SERVE_ROW + 1], f] += mine.size
+        values[rows[_SELF_SERVE_ROW + 2], f] += revenue
+
+
+@kernel
+def _purchase(buyer_state, f, buyers, step, terms, concentration, functions, state, values, rows):
+    """:func:`purchase` with numpy's own beta draws: the same ledger amounts, in the same order."""
+    customer_of, customer_since, ever_customer, lead_of, being_worked, referred_by, first_touch, last_touch, satisfaction, _ = buyer_state
+    price, count = terms[_PAID], buyers.size
+    revenue = price * count
+    values[rows[0], f] += revenue
+    values[rows[1], f] += terms[_UNIT_COST] * count
+    values[rows[2], f] += (terms[_LIST_PRICE] - price) * count
+    values[rows[3], f] += count
+    touches = _LAST_TOUCH_ROW - _FIRST_TOUCH_ROW
+    first, last = np.zeros(touches, dtype=np.int64), np.zeros(touches, dtype=np.int64)
+    referred = _become_customers(
+        customer_of, customer_since, ever_customer, lead_of, being_worked, referred_by, first_touch, last_touch, f, buyers, step, first, last
+    )
+    for k in range(touches):
+        values[rows[_FIRST_TOUCH_ROW + k], f] += first[k] * price
+    for k in range(touches):
+        values[rows[_LAST_TOUCH_ROW + k], f] += last[k] * price
+    if referred:
+        values[rows[_REFERRED_ROW], f] += referred
+        values[rows[_REFERRED_ROW + 1], f] += terms[_REFERRAL_REWARD] * referred
+    mean = terms[_QUALITY]
+    if mean <= 0.0 or mean >= 1.0:  # exactly the product's quality (beta_draws' constant)
+        for c in buyers:
+            satisfaction[c] = mean
+    else:
+        a, b = mean * concentration, (1.0 - mean) * concentration
+        for c in buyers:
+            satisfaction[c] = numpy_c.beta(functions, state, a, b)
+    return revenue
+
+
 def purchase(
     state: ConsumerState,
     ledger: LedgerLike,
@@ -340,6 +486,11 @@ def purchase(
     concentration: float,
 ) -> float:
     """Turn leads of firm ``f`` into its customers and book the sale; returns the revenue."""
+    functions, values = numpy_c.functions(), ledger.step_values()
+    if functions is not None and values is not None:  # the same, in one compiled call
+        terms = purchase_terms([firm])[0]
+        args = (_buyer_state(state), f, np.asarray(buyers, dtype=np.int64), step, terms, concentration)
+        return float(_purchase(*args, functions, numpy_c.state_of(rng), values, ledger.step_rows(PURCHASE_ITEMS)))
     price = paid_price(firm)
     count = buyers.size
     revenue = price * count
@@ -435,6 +586,25 @@ def refer(
             & (state.next_lead_step[rows] <= step)
         )
 
+    functions, values, adjacency = numpy_c.functions(), ledger.step_values(), getattr(network, "adjacency", None)
+    if among_open is None and adjacency is not None and functions is not None and values is not None:
+        # The same, in one compiled call with numpy's own uniform draws.
+        _refer_neighbours(
+            new_customers,
+            adjacency.indptr,
+            adjacency.indices,
+            np.array([firm.sales.referral_reward > 0 for firm in firms]),
+            market.referral_share,
+            (state.in_market, state.reachable, state.customer_of, state.lead_of, state.next_lead_step),
+            (state.lead_since, state.referred_by, state.awareness),
+            state.listing_counts(),
+            step,
+            functions,
+            numpy_c.state_of(rng),
+            values,
+            ledger.step_rows(("leads_created", "leads_referred")),
+        )
+        return
     for f, firm in enumerate(firms):
         if firm.sales.referral_reward <= 0:
             continue
@@ -487,16 +657,27 @@ def switch_leads(
     """
     if len(firms) < 2 or market.switch_rate == 0:
         return
-    waiting = state.waiting_leads()
-    if waiting.size == 0:
-        return
-    again = waiting[rng.random(waiting.size) < market.switch_rate]
+    functions, values = numpy_c.functions(), ledger.step_values()
+    compiled = functions is not None and values is not None
+    if compiled:  # the draws with numpy's own C function, in the pass that lists the waiting
+        again = _reconsidering(state.lead_of, state.being_worked, market.switch_rate, functions, numpy_c.state_of(rng))
+    else:
+        waiting = state.waiting_leads()
+        if waiting.size == 0:
+            return
+        again = waiting[rng.random(waiting.size) < market.switch_rate]
     if again.size == 0:
         return
     current = state.lead_of[again].astype(np.int64)
     qualities, acceptances = _choice_terms(state, firms, market)
     eligible, attraction = _attraction(state.awareness, state.interest_threshold, state.reachable, qualities, acceptances, again)
     eligible[current, np.arange(again.size)] = True
+    if compiled:
+        best = _choose_with_taste(np.log(attraction), eligible, functions, numpy_c.state_of(rng))
+        _move_to_rivals(
+            again, current, best, state.lead_of, state.lead_since, state.referred_by, step, values, ledger.step_rows(_SWITCH_ITEMS)
+        )
+        return
     best = _logit_choice(attraction, eligible, rng)
     moved = best != current
     if not moved.any():
@@ -508,3 +689,89 @@ def switch_leads(
     state.lead_of[movers] = best[moved]
     state.lead_since[movers] = step
     state.referred_by[movers] = NOBODY
+
+
+_SWITCH_ITEMS = ("leads_lost_to_rival", "switch_wait_total", "leads_won_from_rival")
+
+
+@kernel
+def _reconsidering(lead_of, being_worked, rate, functions, state):
+    """The waiting leads, in row order, whose uniform draw (one each, in that order) is below ``rate``."""
+    waiting = waiting_rows(lead_of, being_worked)
+    again = np.empty(waiting.size, dtype=np.int64)
+    found = 0
+    for c in waiting:
+        again[found] = c
+        found += numpy_c.uniform(functions, state) < rate
+    return again[:found]
+
+
+@kernel
+def _move_to_rivals(again, current, best, lead_of, lead_since, referred_by, step, values, rows):
+    """The end of :func:`switch_leads`: the ledger's three items (each firm's counts, and waits
+    summed from 0 in order, as numpy's bincount sums them, then added) and the moves."""
+    firms = values.shape[1]
+    lost, waits, won = np.zeros(firms), np.zeros(firms), np.zeros(firms)
+    for i in range(again.size):
+        if best[i] != current[i]:
+            lost[current[i]] += 1.0
+            waits[current[i]] += step - lead_since[again[i]]
+            won[best[i]] += 1.0
+    for f in range(firms):
+        values[rows[0], f] += lost[f]
+    for f in range(firms):
+        values[rows[1], f] += waits[f]
+    for f in range(firms):
+        values[rows[2], f] += won[f]
+    for i in range(again.size):
+        if best[i] != current[i]:
+            lead_of[again[i]] = best[i]
+            lead_since[again[i]] = step
+            referred_by[again[i]] = NOBODY
+
+
+@kernel
+def _refer_neighbours(new_customers, indptr, indices, rewarding, chance, openness, joining, marks, step, functions, state, values, rows):
+    """:func:`refer` on a sparse network, firm by firm: a uniform draw for each tie out of the
+    firm's new customers (source by source, ties in row order, as the network's
+    ``neighbour_pairs`` draws them); a neighbour the draw keeps who is open to the firm joins its
+    queue, referred by its first such tie. ``marks`` is a zeroed int32 per consumer (left zeroed)."""
+    in_market, reachable, customer_of, lead_of, next_lead_step = openness
+    lead_since, referred_by, awareness = joining
+    for f in range(rewarding.size):
+        if not rewarding[f]:
+            continue
+        sources = new_customers[customer_of[new_customers] == f]
+        if sources.size == 0:
+            continue
+        joined, referrer = np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        count = 0
+        for source in sources:
+            for j in range(indptr[source], indptr[source + 1]):
+                c = np.int64(indices[j])
+                kept = numpy_c.uniform(functions, state) < chance
+                # Open now, as before this firm's referrals: whoever joins is marked, not tested again.
+                if kept and marks[c] == 0 and in_market[c] and reachable[f, c]:
+                    if customer_of[c] == NOBODY and lead_of[c] == NOBODY and next_lead_step[c] <= step:
+                        if count == joined.size:
+                            joined, referrer = _grown(joined, count), _grown(referrer, count)
+                        marks[c] = 1
+                        joined[count], referrer[count] = c, source
+                        count += 1
+        for k in range(count):
+            c = joined[k]
+            marks[c] = 0
+            lead_of[c] = f
+            lead_since[c] = step
+            referred_by[c] = referrer[k]
+            awareness[f, c] = max(awareness[f, c], REFERRED_AWARENESS)
+        values[rows[0], f] += count
+        values[rows[1], f] += count
+
+
+@kernel
+def _grown(values, used):
+    """``values`` with room for twice as many (at least 16), the first ``used`` kept."""
+    bigger = np.empty(max(16, 2 * values.size), dtype=values.dtype)
+    bigger[:used] = values[:used]
+    return bigger
