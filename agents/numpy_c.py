@@ -31,8 +31,8 @@ from numba.extending import intrinsic
 from funnelsim.compiled import kernel
 
 #: Positions in the array of :func:`functions`.
-UNIFORM, GAMMA, BETA, GUMBEL = range(4)
-_NAMES = ("random_standard_uniform", "random_gamma", "random_beta", "random_gumbel")
+UNIFORM, GAMMA, BETA, GUMBEL, BOUNDED = range(5)
+_NAMES = ("random_standard_uniform", "random_gamma", "random_beta", "random_gumbel", "random_bounded_uint64")
 
 
 def functions() -> np.ndarray | None:
@@ -68,6 +68,9 @@ def _checked() -> np.ndarray | None:
                 numpys.beta(2.0, 5.0, 3),
                 numpys.beta(0.5, 0.7, 3),
                 numpys.gumbel(size=3),
+                numpys.integers(0, 1, 2),
+                numpys.integers(0, 7, 3),
+                numpys.integers(0, 2**31 + 5, 3),
             ]
         )
         # Equal draws, and numpy goes on from the same place.
@@ -79,7 +82,7 @@ def _checked() -> np.ndarray | None:
 @kernel
 def _sample(functions, state):
     """Three of each draw :func:`_checked` compares with numpy's."""
-    out = np.empty(18)
+    out = np.empty(26)
     for i in range(3):
         out[i] = uniform(functions, state)
     for i in range(3):
@@ -92,6 +95,8 @@ def _sample(functions, state):
         out[12 + i] = beta(functions, state, 0.5, 0.7)
     for i in range(3):
         out[15 + i] = gumbel(functions, state, 0.0, 1.0)
+    for i, high in enumerate((1, 1, 7, 7, 7, 2**31 + 5, 2**31 + 5, 2**31 + 5)):
+        out[18 + i] = integer(functions, state, high)
     return out
 
 
@@ -122,6 +127,27 @@ def _call_two(typingctx, address, state, first, second):
         return builder.call(function, [_pointer(builder, args[1]), args[2], args[3]])
 
     return types.float64(types.int64, types.int64, types.float64, types.float64), codegen
+
+
+@intrinsic
+def _call_bounded(typingctx, address, state, off, bound):
+    """``uint64_t f(void *state, uint64_t off, uint64_t rng, uint64_t mask, bool use_masked)``
+    at ``address``, with no mask (Lemire's method, as ``integers`` uses)."""
+
+    def codegen(context, builder, signature, args):
+        word = ir.IntType(64)
+        function_type = ir.FunctionType(word, [ir.IntType(8).as_pointer(), word, word, word, ir.IntType(32)])
+        function = builder.inttoptr(args[0], function_type.as_pointer())
+        no_mask = ir.Constant(word, 0)
+        return builder.call(function, [_pointer(builder, args[1]), args[2], args[3], no_mask, ir.Constant(ir.IntType(32), 0)])
+
+    return types.uint64(types.int64, types.int64, types.uint64, types.uint64), codegen
+
+
+@kernel
+def integer(functions, state, high):
+    """``rng.integers(0, high)`` for 1 <= high: none drawn when high is 1."""
+    return np.int64(_call_bounded(functions[BOUNDED], state, np.uint64(0), np.uint64(high - 1)))
 
 
 @kernel

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import mesa
 import numpy as np
 
+from funnelsim.agents import numpy_c
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.funnel import end_lead, paid_price, purchase
 from funnelsim.agents.population import NOBODY, ConsumerState
@@ -253,22 +254,31 @@ def prospect(
     sales = firm.sales
     free = _free_to_call(state.reachable[firm_index], state.customer_of, state.lead_of, state.next_lead_step, step)
     contacts = sales.prospect_contacts
+    acceptance = state.price_acceptance(firm_index, paid_price(firm), market.price_scale)
+    functions = numpy_c.functions()
     for person in idle:
-        picks = rng.integers(0, max(free.size, 1), contacts)
-        draws = rng.random(contacts)
-        if free.size == 0:
-            continue
-        called = free[picks]
-        # Someone another salesperson signed up a moment ago is no longer free.
-        still_free = state.lead_of[called] == NOBODY
-        chance = sales.prospect_response * state.in_market[called] * still_free
-        chance *= state.price_acceptance(firm_index, paid_price(firm), market.price_scale)[called]
-        agreed = np.flatnonzero(draws < chance)
-        made = contacts if agreed.size == 0 else int(agreed[0]) + 1
+        if functions is not None:  # the calls below, in one compiled call with numpy's own draws
+            made, found = _call_round(
+                functions, numpy_c.state_of(rng), free, contacts, sales.prospect_response, state.in_market, state.lead_of, acceptance
+            )
+            if made == 0:
+                continue
+        else:
+            picks = rng.integers(0, max(free.size, 1), contacts)
+            draws = rng.random(contacts)
+            if free.size == 0:
+                continue
+            called = free[picks]
+            # Someone another salesperson signed up a moment ago is no longer free.
+            still_free = state.lead_of[called] == NOBODY
+            chance = sales.prospect_response * state.in_market[called] * still_free
+            chance *= acceptance[called]
+            agreed = np.flatnonzero(draws < chance)
+            made = contacts if agreed.size == 0 else int(agreed[0]) + 1
+            found = NOBODY if agreed.size == 0 else int(called[agreed[0]])
         ledger.add("prospect_contacts", firm_index, made)
-        if agreed.size == 0:
+        if found == NOBODY:
             continue
-        found = int(called[agreed[0]])
         state.lead_of[found] = firm_index
         state.lead_since[found] = step
         state.referred_by[found] = NOBODY
@@ -293,3 +303,25 @@ def _free_to_call(
         free[size] = row
         size += reachable[row] & (customer_of[row] == NOBODY) & (lead_of[row] == NOBODY) & (next_lead_step[row] <= step)
     return free[:size].copy()
+
+
+@kernel
+def _call_round(functions, state, free, contacts, response, in_market, lead_of, acceptance):
+    """One salesperson's round of calls in :func:`prospect`: ``contacts`` picks among ``free``
+    and then as many uniforms, drawn as numpy's ``integers`` and ``random`` draw them; returns
+    (calls made, 0 when nobody was free to call; the first who agreed, or NOBODY)."""
+    picks = np.empty(contacts, dtype=np.int64)
+    for i in range(contacts):
+        picks[i] = numpy_c.integer(functions, state, max(free.size, 1))
+    draws = np.empty(contacts)
+    for i in range(contacts):
+        draws[i] = numpy_c.uniform(functions, state)
+    if free.size == 0:
+        return 0, NOBODY
+    for i in range(contacts):
+        called = free[picks[i]]
+        # Someone another salesperson signed up a moment ago is no longer free.
+        chance = response * (1.0 if in_market[called] else 0.0) * (1.0 if lead_of[called] == NOBODY else 0.0) * acceptance[called]
+        if draws[i] < chance:
+            return i + 1, called
+    return contacts, NOBODY

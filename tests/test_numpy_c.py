@@ -1,4 +1,4 @@
-"""numpy's own C draws called from kernels (agents/numpy_c.py) are numpy's, and the rules that
+"""numpy's own C draws (uniform, gamma, beta, Gumbel, bounded integers) called from kernels (agents/numpy_c.py) are numpy's, and the rules that
 use them give, in one compiled call, what their numpy path gives."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ GENERATORS = {"PCG64": np.random.PCG64, "MT19937": np.random.MT19937}
 
 @kernel
 def _draws(functions, state, shape, a, b, count):
-    out = np.empty((4, count))
+    out = np.empty((5, count))
     for i in range(count):
         out[0, i] = numpy_c.uniform(functions, state)
     for i in range(count):
@@ -24,6 +24,8 @@ def _draws(functions, state, shape, a, b, count):
         out[2, i] = numpy_c.beta(functions, state, a, b)
     for i in range(count):
         out[3, i] = numpy_c.gumbel(functions, state, 0.0, 1.0)
+    for i in range(count):
+        out[4, i] = numpy_c.integer(functions, state, 1 + i % 3 + (i // 3) * 1_000_003)
     return out
 
 
@@ -35,7 +37,9 @@ def test_draws_from_a_kernel_are_numpys_and_numpy_goes_on_from_there(make, shape
     assert functions is not None, "numpy exports its C distributions on this machine"
     ours, numpys = np.random.Generator(make(5)), np.random.Generator(make(5))
     got = _draws(functions, numpy_c.state_of(ours), shape, a, b, 400)
+    highs = 1 + np.arange(400) % 3 + (np.arange(400) // 3) * 1_000_003  # 1 takes no draw; up to 2**27
     expected = [numpys.random(400), numpys.gamma(shape, 1.5, 400), numpys.beta(a, b, 400), numpys.gumbel(size=400)]
+    expected.append([numpys.integers(0, high) for high in highs])
     assert np.array_equal(got, np.array(expected))
     assert ours.random(5).tolist() == numpys.random(5).tolist()
 
@@ -49,6 +53,14 @@ CASES = {
     "constant delays": {"market.delay_cv": 0.0, "firms.0.sales.cycle_cv": 0.0},
     "exact qualities": {"firms.0.quality": 1.0, "firms.1.quality": 0.0},
     "one firm": {"firms": [{"name": "Solo"}]},
+    # No marketing: the in-market stay free, and idle salespeople find them by calling.
+    "salespeople prospecting": {
+        "market.consumers": 200,
+        "firms.0.marketing.budget_per_step": 0.0,
+        "firms.1.marketing.budget_per_step": 0.0,
+        "firms.0.sales.prospect_response": 0.1,
+        "firms.1.sales.prospect_response": 0.3,
+    },
     "complete graph": {"network.kind": "complete", "word_of_mouth.beta": 0.001, "firms.0.sales.referral_reward": 50.0},
 }
 
@@ -69,7 +81,8 @@ def test_a_model_with_compiled_draws_runs_as_with_numpys(case, bits, small_basel
     ours, theirs = compiled.consumers, plain.consumers
     for name in ("awareness", "lead_of", "customer_of", "patience", "next_lead_step", "satisfaction", "referred_by", "lead_since"):
         assert np.array_equal(getattr(ours, name), getattr(theirs, name)), name
-    assert np.array_equal(compiled.ledger.step_values(), plain.ledger.step_values())
+    for item, total in compiled.ledger.total.items():  # every amount booked over the run
+        assert np.array_equal(total, plain.ledger.total[item]), item
     assert compiled.rng.random(3).tolist() == plain.rng.random(3).tolist()
 
 
