@@ -33,8 +33,9 @@ class NetworkFileError(ValueError):
 class SparseNetwork:
     """An undirected network stored once as a symmetric CSR matrix of 0/1 weights."""
 
-    def __init__(self, adjacency: sp.csr_array, community_of: np.ndarray | None = None):
+    def __init__(self, adjacency: sp.csr_array, community_of: np.ndarray | None = None, symmetric: bool | None = None):
         self.adjacency = adjacency
+        self._symmetric = symmetric  # every tie listed from both ends; None: not known yet
         self.size = adjacency.shape[0]
         self.degree = np.diff(adjacency.indptr).astype(np.float64)
         # 0/1 weights (every builder's): the compiled product can add the neighbours' weights as they are.
@@ -45,6 +46,19 @@ class SparseNetwork:
     @property
     def edges(self) -> int:
         return int(self.adjacency.nnz // 2)
+
+    @classmethod
+    def from_edges(cls, source: np.ndarray, target: np.ndarray, nodes: int, community_of: np.ndarray | None = None) -> SparseNetwork:
+        """The network of an undirected edge list (symmetric by construction)."""
+        return cls(_csr_from_edges(source, target, nodes), community_of, symmetric=True)
+
+    def zero_one_ties(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(indptr, indices)`` of the CSR adjacency when every tie weighs 1 and is listed from both
+        ends (every builder's network), for compiled rules that walk the ties; None otherwise (a
+        matrix made by hand is checked once)."""
+        if getattr(self, "_symmetric", None) is None:  # (a network pickled before this was kept: checked too)
+            self._symmetric = bool((self.adjacency != self.adjacency.T).nnz == 0)
+        return (self.adjacency.indptr, self.adjacency.indices) if self._zero_one and self._symmetric else None
 
     def exposure(self, weights: np.ndarray) -> np.ndarray:
         """Sum of the neighbours' weights for every consumer; ``weights`` is (n,) or (n, k)."""
@@ -172,6 +186,10 @@ class CompleteNetwork:
         """:meth:`exposure` for (k, n) weights, one row per quantity, giving (k, n)."""
         return self.exposure(np.ascontiguousarray(weights.T)).T
 
+    def zero_one_ties(self) -> None:
+        """No list of ties: everyone is tied to everyone (see :meth:`SparseNetwork.zero_one_ties`)."""
+        return None
+
     def neighbour_pairs(self, sources: np.ndarray, chance: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
         """About ``chance`` x (n - 1) pairs per source (a binomial count of uniform draws among the others).
 
@@ -240,7 +258,7 @@ def build_network(spec: NetworkSettings, consumers: int, rng: np.random.Generato
     if spec.kind == "file":
         assert spec.path is not None  # kind = "file" without a path is refused by NetworkSettings
         loaded = spec._loaded if spec._loaded is not None else load_network_file(spec.path, spec.format)
-        return SparseNetwork(_csr_from_edges(loaded.edges[:, 0], loaded.edges[:, 1], loaded.nodes))
+        return SparseNetwork.from_edges(loaded.edges[:, 0], loaded.edges[:, 1], loaded.nodes)
     if spec.kind == "barabasi_albert":
         return barabasi_albert_network(consumers, max(1, spec.k // 2), seed)  # shows its own stages
     # The other builders are a few array passes each: a bar ticked at each stage (named beside
@@ -272,7 +290,7 @@ def watts_strogatz_network(consumers: int, k: int, p: float, seed: int, bar: tqd
     """
     half = k // 2
     if consumers < 2 or half == 0:
-        return SparseNetwork(_csr_from_edges(np.empty(0, np.int64), np.empty(0, np.int64), consumers))
+        return SparseNetwork.from_edges(np.empty(0, np.int64), np.empty(0, np.int64), consumers)
     rng = np.random.default_rng(seed)
     # Row j - 1 of the (half, n) views is every consumer's tie to the consumer j places on.
     ring = np.arange(consumers, dtype=np.int64)
@@ -306,7 +324,7 @@ def watts_strogatz_network(consumers: int, k: int, p: float, seed: int, bar: tqd
         # Whatever still clashes after many rounds belongs to a consumer tied to (nearly)
         # everyone: its lattice edge stays, as in networkx.
     _stage(bar, "matrix")
-    return SparseNetwork(_csr_from_edges(source, target, consumers))
+    return SparseNetwork.from_edges(source, target, consumers)
 
 
 _MAX_REWIRING_ROUNDS = 200
@@ -340,7 +358,7 @@ def barabasi_albert_network(
     """
     m = max(1, min(m, consumers - 1))
     if consumers < 2:
-        return SparseNetwork(_csr_from_edges(np.empty(0, np.int64), np.empty(0, np.int64), consumers))
+        return SparseNetwork.from_edges(np.empty(0, np.int64), np.empty(0, np.int64), consumers)
     rng = np.random.default_rng(seed)
     edges = m + (consumers - m - 1) * m
     # Nodes and ends fit in int32 up to a billion edges: half the memory and the bytes each pass reads.
@@ -368,7 +386,7 @@ def barabasi_albert_network(
         if known < edges:
             _attach_at_once(target, known, m, rng, bar)
         bar.set_postfix_str("matrix")
-        network = SparseNetwork(_csr_from_edges(source, target, consumers))
+        network = SparseNetwork.from_edges(source, target, consumers)
         bar.update(1)
     return network
 
@@ -554,7 +572,7 @@ def erdos_renyi_network(consumers: int, mean_degree: float, seed: int, bar: tqdm
     _stage(bar, "pairs")
     source, target = _distinct_pairs(consumers, count, rng)
     _stage(bar, "matrix")
-    return SparseNetwork(_csr_from_edges(source, target, consumers))
+    return SparseNetwork.from_edges(source, target, consumers)
 
 
 def _distinct_pairs(consumers: int, count: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -662,7 +680,7 @@ def stochastic_block_network(
             targets.append(second + starts[b])
     community_of = np.repeat(np.arange(communities, dtype=np.int16), sizes)
     _stage(bar, "matrix")
-    return SparseNetwork(_csr_from_edges(np.concatenate(sources), np.concatenate(targets), consumers), community_of)
+    return SparseNetwork.from_edges(np.concatenate(sources), np.concatenate(targets), consumers, community_of)
 
 
 def _even_k(k: int, consumers: int) -> int:

@@ -14,7 +14,7 @@ from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.funnel import decay_awareness
 from funnelsim.agents.marketer import Marketer
 from funnelsim.agents.salesperson import Salesperson
-from funnelsim.agents.word_of_mouth import hearers, hearing_chance
+from funnelsim.agents.word_of_mouth import contagion_hearers, hearers, hearing_chance
 from funnelsim.model.ledger import Ledger
 from funnelsim.model.network import CompleteNetwork, watts_strogatz_network
 from funnelsim.model.scenario import Market, WordOfMouth
@@ -35,6 +35,33 @@ def test_hearers_are_the_plain_bernoulli_draws(beta, form, bits):
     assert np.array_equal(consumer * 2 + firm, np.flatnonzero(plain))
     assert consumer.size > 0
     assert ours.random(5).tolist() == numpys.random(5).tolist()  # the stream goes on where numpy's would
+
+
+@pytest.mark.parametrize("beta", [0.01, 0.05, 0.5, 0.999999])
+@pytest.mark.parametrize("bits", [np.random.PCG64, np.random.MT19937], ids=["pcg64-in-loop", "other-generator"])
+@pytest.mark.parametrize("firms", [1, 2, 3])
+def test_hearing_from_the_ties_is_hearing_from_the_exposure(beta, bits, firms):
+    # Strengths with zeros, a few large ones (the bound's largest), and consumers with no tie.
+    network = watts_strogatz_network(3000, 10, 0.1, seed=4)
+    adjacency = network.adjacency.tolil()
+    adjacency[:7, :] = 0
+    adjacency[:, :7] = 0
+    network = type(network)(adjacency.tocsr())
+    rng = np.random.default_rng(firms)
+    strength = rng.random((3000, firms)) * 0.2 * (rng.random((3000, firms)) < 0.7)
+    strength[rng.integers(0, 3000, 20)] = 0.95
+    if firms > 1:  # everyone equally strong: the bound that needs no exposure is exact
+        strength[:, -1] = 0.25
+    susceptibility = rng.random(3000)
+    customer_of = np.where(rng.random(3000) < 0.1, rng.integers(0, firms, 3000), -1).astype(np.int8)
+    customers = np.flatnonzero(customer_of >= 0)
+    strength[customers, customer_of[customers]] = 0.5 + 0.5 * rng.random(customers.size)  # satisfaction
+    ours, numpys = np.random.Generator(bits(21)), np.random.Generator(bits(21))
+    by_ties = contagion_hearers(strength.T, network.zero_one_ties(), beta, susceptibility, customer_of, ours)
+    by_exposure = hearers(network.exposure_of_rows(strength.T), network, WordOfMouth(beta=beta), susceptibility, numpys)
+    assert by_ties[0].size > 0
+    assert all(np.array_equal(a, b) for a, b in zip(by_ties, by_exposure))
+    assert ours.random(5).tolist() == numpys.random(5).tolist()
 
 
 def test_exposure_of_rows_equals_the_column_product_exactly():

@@ -6,6 +6,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 from funnelsim.model.network import CompleteNetwork, SparseNetwork, build_network
 from funnelsim.model.scenario import NetworkSettings
@@ -349,3 +350,13 @@ def test_edge_list_matrix_counts_repeated_ties_once_and_matches_scipy():
         assert np.array_equal(ours.indptr, theirs.indptr) and np.array_equal(ours.indices, theirs.indices)
         assert np.array_equal(ours.data, theirs.data) and (ours.data == 1.0).all()
         assert all((np.diff(ours.indices[a:b]) > 0).all() for a, b in zip(ours.indptr[:-1], ours.indptr[1:]))
+
+
+def test_compiled_rules_walk_the_ties_only_of_symmetric_zero_one_networks():
+    built = build("watts_strogatz", n=50, k=4)
+    assert built.zero_one_ties() is not None  # a builder's network: symmetric by construction
+    one_way = sp.csr_array(([1.0, 1.0], ([0, 1], [1, 2])), shape=(3, 3))  # made by hand, directed
+    assert SparseNetwork(one_way).zero_one_ties() is None
+    assert SparseNetwork(one_way + one_way.T).zero_one_ties() is not None
+    assert SparseNetwork(2.0 * (one_way + one_way.T)).zero_one_ties() is None  # weights other than 1
+    assert CompleteNetwork(5).zero_one_ties() is None
