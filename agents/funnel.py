@@ -14,7 +14,7 @@ import numpy as np
 from funnelsim.agents import numpy_c
 from funnelsim.agents.channel_codes import TOUCH_NAMES
 from funnelsim.agents.delays import delay_law, draw_delays, fill_delays
-from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws, waiting_rows
+from funnelsim.agents.population import NOBODY, ConsumerState, beta_draws, rows_where, waiting_rows
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike, NetworkLike
 from funnelsim.compiled import kernel
 
@@ -268,11 +268,11 @@ def _free_with_a_choice(
     # random pattern: mispredicted branches cost more than the comparisons); then the awareness
     # rows, for those few only.
     size = threshold.size
-    open_now = np.empty(size, dtype=np.int64)
-    found = 0
+    flags = np.empty(size, dtype=np.uint8)
     for c in range(size):
-        open_now[found] = c
-        found += in_market[c] & (customer_of[c] == NOBODY) & (lead_of[c] == NOBODY) & (next_lead_step[c] <= step)
+        flags[c] = in_market[c] & (customer_of[c] == NOBODY) & (lead_of[c] == NOBODY) & (next_lead_step[c] <= step)
+    open_now = rows_where(flags)
+    found = open_now.size
     free = np.empty(found, dtype=np.int64)
     kept = 0
     for i in range(found):

@@ -28,7 +28,7 @@ from funnelsim.agents.channel_codes import CHANNEL_CODE, CHANNELS
 from funnelsim.agents.channels import ChannelContext
 from funnelsim.agents.distributions import POISSON_LAM_MAX, binomial, poisson
 from funnelsim.agents.pcg64 import generator_state, next_double
-from funnelsim.agents.population import NO_POWERS, raise_and_touch
+from funnelsim.agents.population import NO_POWERS, raise_and_touch, rows_where
 from funnelsim.agents.protocols import LedgerLike
 from funnelsim.agents.sampling import sample_positions, uniform_picks_into
 from funnelsim.compiled import kernel
@@ -215,11 +215,11 @@ def _email(words, kept, row, f, awareness, on_bought_list, unsubscribed, ever_cu
     """The email channel: (recipients, spent, emails sent, unsubscribes), sent -1 when nothing
     could be sent (an empty list or no money), which books no counts."""
     size = awareness.shape[1]
-    contacts = np.empty(size, dtype=np.int64)
-    count = 0
+    listed = np.empty(size, dtype=np.uint8)
     for c in range(size):  # on the list (aware, bought or a customer ever) and not unsubscribed
-        contacts[count] = c
-        count += ((awareness[f, c] > 0) | on_bought_list[f, c] | ever_customer[f, c]) & (not unsubscribed[f, c])
+        listed[c] = ((awareness[f, c] > 0) | on_bought_list[f, c] | ever_customer[f, c]) & (not unsubscribed[f, c])
+    contacts = rows_where(listed)
+    count = contacts.size
     if count == 0 or row[SPEND] <= 0:
         return np.empty(0, dtype=np.int64), 0.0, -1, 0
     sends = count if row[AFFORDABLE] < 0 else min(np.int64(row[AFFORDABLE]), count)

@@ -19,7 +19,7 @@ import numpy as np
 from funnelsim.agents import numpy_c
 from funnelsim.agents.delays import draw_delays
 from funnelsim.agents.funnel import end_lead, paid_price, purchase
-from funnelsim.agents.population import NOBODY, ConsumerState
+from funnelsim.agents.population import NOBODY, ConsumerState, rows_where
 from funnelsim.agents.protocols import FirmLike, LedgerLike, MarketLike
 from funnelsim.compiled import kernel
 
@@ -174,14 +174,15 @@ def _first_waiting(
     (newest) or 2 (best score, ``fit`` being every consumer's price acceptance); the keys are
     the ones :func:`leads_by_policy` computes.
 
-    The queue is listed without a branch per consumer (each row is written, and the count moves
-    on only for a waiting lead), so the pass over every consumer pays no mispredicted branches.
+    The queue is listed without a branch per consumer (flags, then
+    :func:`funnelsim.agents.population.rows_where`), so the pass over every consumer pays no
+    mispredicted branches.
     """
-    queue = np.empty(lead_of.size, dtype=np.int64)
-    size = 0
+    flags = np.empty(lead_of.size, dtype=np.uint8)
     for row in range(lead_of.size):
-        queue[size] = row
-        size += (lead_of[row] == firm_index) & (not being_worked[row])
+        flags[row] = (lead_of[row] == firm_index) & (not being_worked[row])
+    queue = rows_where(flags)
+    size = queue.size
     keys = np.empty(size)
     for position in range(size):
         row = queue[position]
@@ -294,15 +295,12 @@ def _free_to_call(
     reachable: np.ndarray, customer_of: np.ndarray, lead_of: np.ndarray, next_lead_step: np.ndarray, step: int
 ) -> np.ndarray:
     """The consumers a firm's salespeople may call: ``np.flatnonzero(reachable & (customer_of ==
-    NOBODY) & (lead_of == NOBODY) & (next_lead_step <= step))``, in one pass instead of five,
-    listed without a branch per consumer (each row is written; the count moves on only for a
-    free one)."""
-    free = np.empty(reachable.size, dtype=np.int64)
-    size = 0
+    NOBODY) & (lead_of == NOBODY) & (next_lead_step <= step))``: the flags in one pass instead
+    of five, then the list (:func:`funnelsim.agents.population.rows_where`)."""
+    flags = np.empty(reachable.size, dtype=np.uint8)
     for row in range(reachable.size):
-        free[size] = row
-        size += reachable[row] & (customer_of[row] == NOBODY) & (lead_of[row] == NOBODY) & (next_lead_step[row] <= step)
-    return free[:size].copy()
+        flags[row] = reachable[row] & (customer_of[row] == NOBODY) & (lead_of[row] == NOBODY) & (next_lead_step[row] <= step)
+    return rows_where(flags).copy()
 
 
 @kernel
