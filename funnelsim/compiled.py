@@ -9,10 +9,13 @@ pays for compiling.
 A kernel must give, bit for bit, what the numpy rule it replaces gave, so a seed's results do
 not change: the same arithmetic in the same order (numba contracts nothing into fused
 multiply-adds unless asked), no random numbers of its own (draws come from the model's numpy
-generator, in the order the rules always drew them: drawn by numpy, or inside the loop from the
-generator's own state with :mod:`funnelsim.agents.pcg64`, which makes numpy's numbers), and no
-exp or log: numpy's vectorised versions differ from the C library's in the last bit on some
-processors, so those stay in numpy, on the few elements that need them.
+generator, in the order the rules always drew them: drawn by numpy before the call, inside the
+loop from the generator's own state with :mod:`funnelsim.agents.pcg64` and
+:mod:`funnelsim.agents.distributions`, or by numpy's own C functions called from the loop,
+:mod:`funnelsim.agents.numpy_c`), and no exp or log in place of numpy's array functions: numpy's
+vectorised versions differ from the C library's in the last bit on some processors, so those
+stay in numpy, on the few elements that need them. (numpy's random distributions use the C
+library's, and so do the kernels that draw them.)
 """
 
 from __future__ import annotations
