@@ -1,4 +1,4 @@
-"""Word of mouth: one sparse product over the network per firm per step.
+"""Word of mouth: each consumer hears about each firm from the sum over their ties.
 
 Consumer j talks about firm f with strength ``talkativeness_j * w_jf`` where ``w_jf`` is the
 customer's satisfaction if j is f's customer, and ``aware_weight * awareness_jf`` otherwise.
@@ -6,6 +6,10 @@ A consumer's exposure is the sum over neighbours; the chance of hearing is
 ``susceptibility * (1 - (1 - beta) ** exposure)`` (contagion) or
 ``susceptibility * min(1, beta * exposure / degree)`` (fraction, the network Bass form).
 Everyone hears from the state at the start of the phase, so the result does not depend on order.
+
+The sum is a sparse product over the network (:func:`hearers`); for the contagion form on a
+network of ties it is computed only for the few pairs whose draw a cheap bound cannot rule out
+(:func:`contagion_hearers`), with the same result.
 """
 
 from __future__ import annotations
