@@ -65,7 +65,7 @@ def time_sweep(text: str, workers: int | None, folder: Path) -> dict:
     wall = time.perf_counter() - start
     if outcome.failed:
         raise RuntimeError(f"{outcome.failed} benchmark runs failed; see {out}")
-    runs = read_runs(out)
+    runs = read_runs(out).drop_duplicates("run_id")  # the runs table has a row per run and firm
     return {
         "workers": workers or 0,
         "runs": plan.n_runs,
