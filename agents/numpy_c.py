@@ -22,10 +22,10 @@ from __future__ import annotations
 import ctypes
 import functools
 
-import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import config as numba_config
 from numba.extending import intrinsic
 
 from funnelsim.compiled import kernel
@@ -48,7 +48,7 @@ def state_of(rng: np.random.Generator) -> int:
 
 @functools.cache
 def _checked() -> np.ndarray | None:
-    if numba.config.DISABLE_JIT:
+    if getattr(numba_config, "DISABLE_JIT", False):  # (set from the environment at import)
         return None
     try:
         import numpy.random._generator as generator_module

@@ -318,7 +318,7 @@ def rows_where(flags: np.ndarray) -> np.ndarray:
     found = 0
     for c in range(flags.size):
         rows[found] = c
-        found += np.int64(flags[c])
+        found += int(flags[c])  # (a Python int when run as plain Python: no uint8 overflow)
     return rows[:found]
 
 

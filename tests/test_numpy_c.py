@@ -87,7 +87,7 @@ def test_a_model_with_compiled_draws_runs_as_with_numpys(case, bits, small_basel
 
 
 def test_without_compiling_there_are_no_c_draws(monkeypatch):
-    monkeypatch.setattr(numpy_c.numba.config, "DISABLE_JIT", True)
+    monkeypatch.setattr(numpy_c.numba_config, "DISABLE_JIT", True)
     numpy_c._checked.cache_clear()
     try:
         assert numpy_c.functions() is None
