@@ -36,19 +36,20 @@ def decay_awareness(state: ConsumerState, market: MarketLike, memorability: np.n
     Each consumer's factor is one of two numbers per firm (jingle listener or not): one scalar
     for everyone when no firm's jingle is memorable, else one (firms, n) choice between the two.
     """
-    decay = market.awareness_decay
-    plain = 1.0 - decay * 1.0
-    # Per firm, the same arithmetic as for one firm's scalar.
-    slower = 1.0 - decay * (1.0 - np.asarray(memorability, dtype=float))
-    _decay(state.awareness, state.memorable, decay > 0, plain, slower, bool((slower != plain).any()), market.forget_below)
+    _decay(state.awareness, state.memorable, float(market.awareness_decay), np.asarray(memorability, dtype=float), market.forget_below)
 
 
 @kernel
-def _decay(
-    awareness: np.ndarray, memorable: np.ndarray, fade: bool, plain: float, slower: np.ndarray, jingles: bool, forget_below: float
-) -> None:
+def _decay(awareness: np.ndarray, memorable: np.ndarray, decay: float, memorability: np.ndarray, forget_below: float) -> None:
     """:func:`decay_awareness` in one pass: times ``slower[f]`` for jingle listeners (when some
     jingle is memorable) or ``plain``, then zero below ``forget_below``."""
+    fade = decay > 0
+    plain = 1.0 - decay * 1.0
+    slower = np.empty(memorability.size)  # per firm, the same arithmetic as for one firm's scalar
+    jingles = False
+    for f in range(memorability.size):
+        slower[f] = 1.0 - decay * (1.0 - memorability[f])
+        jingles |= slower[f] != plain
     firms, size = awareness.shape
     for f in range(firms):
         for c in range(size):
