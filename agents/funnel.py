@@ -120,10 +120,17 @@ def _expire_cold_leads(
     for f in range(firms):
         values[rows[0], f] += counts[f]
         values[rows[1], f] += waits[f]
-    cooldowns, patiences = np.empty(cold.size, dtype=np.int64), np.empty(cold.size, dtype=np.int64)
+    _end_leads_drawing(lead_of, being_worked, referred_by, next_lead_step, patience, cold, step, functions, state, cooldown, new_patience)
+
+
+@kernel
+def _end_leads_drawing(lead_of, being_worked, referred_by, next_lead_step, patience, consumers, step, functions, state, cooldown, new_patience):
+    """:func:`end_lead` with numpy's C draws: the cooldowns, then the patiences (laws from
+    :func:`delay_law`), then :func:`_end_leads`."""
+    cooldowns, patiences = np.empty(consumers.size, dtype=np.int64), np.empty(consumers.size, dtype=np.int64)
     fill_delays(functions, state, cooldown[0], cooldown[1], cooldown[2], 0, cooldowns)
     fill_delays(functions, state, new_patience[0], new_patience[1], new_patience[2], 1, patiences)
-    _end_leads(lead_of, being_worked, referred_by, next_lead_step, patience, cold, step, cooldowns, patiences)
+    _end_leads(lead_of, being_worked, referred_by, next_lead_step, patience, consumers, step, cooldowns, patiences)
 
 
 @kernel
@@ -144,19 +151,15 @@ def end_lead(state: ConsumerState, consumers: np.ndarray, market: MarketLike, st
     """A lead that went cold or was lost: out of every queue for a drawn cooldown, with a fresh
     patience drawn for the next lead (both gamma, :mod:`funnelsim.agents.delays`)."""
     consumers = np.atleast_1d(consumers)
-    cooldown = draw_delays(market.lead_cooldown, market.delay_cv, consumers.size, rng)
-    patience = draw_delays(market.lead_patience, market.delay_cv, consumers.size, rng, minimum=1)
-    _end_leads(
-        state.lead_of,
-        state.being_worked,
-        state.referred_by,
-        state.next_lead_step,
-        state.patience,
-        consumers,
-        step,
-        cooldown,
-        patience,
-    )
+    arrays = (state.lead_of, state.being_worked, state.referred_by, state.next_lead_step, state.patience)
+    functions = numpy_c.functions()
+    if functions is not None:  # the same, in one compiled call
+        cooldown, patience = delay_law(market.lead_cooldown, market.delay_cv), delay_law(market.lead_patience, market.delay_cv, 1)
+        _end_leads_drawing(*arrays, consumers, step, functions, numpy_c.state_of(rng), cooldown, patience)
+        return
+    cooldowns = draw_delays(market.lead_cooldown, market.delay_cv, consumers.size, rng)
+    patiences = draw_delays(market.lead_patience, market.delay_cv, consumers.size, rng, minimum=1)
+    _end_leads(*arrays, consumers, step, cooldowns, patiences)
 
 
 @kernel

@@ -42,7 +42,7 @@ READERS_MEAN, INSIDE_CHANCE = 3, 4  # blogging; INSIDE_CHANCE -1: no reader can 
 IMPRESSIONS, REACH_CHANCE = 3, 4  # media and jingles; REACH_CHANCE -1: nobody is reached
 _PLAN_COLUMNS = 7
 
-#: The ledger items the kernel adds to, in the order of :data:`LEDGER_ITEMS`' positions.
+#: The ledger items the kernel adds to: the four channels' spend (in channel order), then the rest.
 LEDGER_ITEMS = (*(f"spend_{channel}" for channel in CHANNELS), "consumers_reached", "emails_sent", "unsubscribes", "impressions")
 _REACHED, _SENT, _UNSUBSCRIBED, _IMPRESSIONS = 4, 5, 6, 7
 
